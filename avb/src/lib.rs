@@ -1,0 +1,1 @@
+//! AVB (Android Verified Boot) vbmeta/footer formats, signature verification, dm-verity hash trees and tables

@@ -1,0 +1,1 @@
+//! The second stage: an AOSP init language (.rc) interpreter with triggers, actions, services and properties

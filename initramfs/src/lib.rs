@@ -1,0 +1,1 @@
+//! Reproducible newc cpio initramfs builder

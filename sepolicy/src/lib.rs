@@ -1,0 +1,1 @@
+//! SELinux for the guest boot: file_contexts with libselinux semantics, labelling, policy load

@@ -1,0 +1,1 @@
+//! ueventd: ueventd.rc parser, uevent handling, device nodes, by-name links, coldboot, firmware and modalias loading

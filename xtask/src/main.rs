@@ -1,0 +1,2 @@
+//! Developer commands: cargo xtask test | demo | artifacts | bench | fuzz
+fn main() {}
