@@ -1,0 +1,127 @@
+//! The privileged operations the first stage performs, as a trait: [`Kernel`] does them
+//! through [`crate::sys`], [`Recorder`] records them so the boot logic can be unit-tested
+//! on fixture trees without root.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use nix::mount::MsFlags;
+
+use crate::sys;
+
+/// Privileged side effects of the first stage.
+pub trait Platform: Sync {
+    /// Creates `path` and its missing parents with `mode`.
+    fn mkdir_all(&self, path: &Path, mode: u32) -> io::Result<()>;
+    /// `mount(2)`.
+    fn mount(
+        &self,
+        source: &str,
+        target: &Path,
+        fstype: &str,
+        flags: MsFlags,
+        data: Option<&str>,
+    ) -> io::Result<()>;
+    /// Writes `contents` to an existing file (sysctl-style writes).
+    fn write_file(&self, path: &Path, contents: &[u8]) -> io::Result<()>;
+}
+
+/// The real kernel.
+pub struct Kernel;
+
+impl Platform for Kernel {
+    fn mkdir_all(&self, path: &Path, mode: u32) -> io::Result<()> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(mode)
+            .create(path)
+    }
+
+    fn mount(
+        &self,
+        source: &str,
+        target: &Path,
+        fstype: &str,
+        flags: MsFlags,
+        data: Option<&str>,
+    ) -> io::Result<()> {
+        sys::mount(source, target, fstype, flags, data)
+    }
+
+    fn write_file(&self, path: &Path, contents: &[u8]) -> io::Result<()> {
+        fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut f| io::Write::write_all(&mut f, contents))
+    }
+}
+
+/// One recorded operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// `mkdir_all(path, mode)`.
+    Mkdir(PathBuf, u32),
+    /// `mount(source, target, fstype, flags bits, data)`.
+    Mount(String, PathBuf, String, u64, Option<String>),
+    /// `write_file(path, contents)`.
+    Write(PathBuf, Vec<u8>),
+}
+
+/// A fake that records every operation and succeeds, except for mounts onto targets
+/// listed in `fail_mounts`.
+#[derive(Default)]
+pub struct Recorder {
+    /// What was done, in order.
+    pub ops: Mutex<Vec<Op>>,
+    /// Mount targets that fail with `EINVAL`.
+    pub fail_mounts: Vec<PathBuf>,
+}
+
+impl Recorder {
+    /// The operations recorded so far.
+    pub fn take(&self) -> Vec<Op> {
+        self.ops.lock().map(|o| o.clone()).unwrap_or_default()
+    }
+
+    fn push(&self, op: Op) {
+        if let Ok(mut o) = self.ops.lock() {
+            o.push(op);
+        }
+    }
+}
+
+impl Platform for Recorder {
+    fn mkdir_all(&self, path: &Path, mode: u32) -> io::Result<()> {
+        self.push(Op::Mkdir(path.to_owned(), mode));
+        Ok(())
+    }
+
+    fn mount(
+        &self,
+        source: &str,
+        target: &Path,
+        fstype: &str,
+        flags: MsFlags,
+        data: Option<&str>,
+    ) -> io::Result<()> {
+        self.push(Op::Mount(
+            source.to_owned(),
+            target.to_owned(),
+            fstype.to_owned(),
+            flags.bits(),
+            data.map(str::to_owned),
+        ));
+        if self.fail_mounts.iter().any(|t| t == target) {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        Ok(())
+    }
+
+    fn write_file(&self, path: &Path, contents: &[u8]) -> io::Result<()> {
+        self.push(Op::Write(path.to_owned(), contents.to_owned()));
+        Ok(())
+    }
+}

@@ -1,0 +1,88 @@
+//! Every syscall the first stage makes, behind small safe wrappers.
+//!
+//! Nothing outside this module calls `libc`/`nix` for side effects directly, so the
+//! privileged surface of PID 1 is in one place. Higher layers reach these through the
+//! [`crate::platform::Platform`] trait so unit tests can record instead of act.
+
+use std::ffi::CString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::Duration;
+
+use nix::mount::MsFlags;
+
+/// Milliseconds of `CLOCK_MONOTONIC`, i.e. since the kernel started counting (boot).
+pub fn monotonic() -> Duration {
+    match nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC) {
+        Ok(ts) => Duration::new(
+            u64::try_from(ts.tv_sec()).unwrap_or(0),
+            u32::try_from(ts.tv_nsec()).unwrap_or(0),
+        ),
+        // CLOCK_MONOTONIC cannot fail on Linux; a zero keeps logging alive if it ever did.
+        Err(_) => Duration::ZERO,
+    }
+}
+
+/// The process id of the caller.
+pub fn getpid() -> i32 {
+    nix::unistd::getpid().as_raw()
+}
+
+/// `mount(2)`.
+pub fn mount(
+    source: &str,
+    target: &Path,
+    fstype: &str,
+    flags: MsFlags,
+    data: Option<&str>,
+) -> io::Result<()> {
+    nix::mount::mount(Some(source), target, Some(fstype), flags, data).map_err(io::Error::from)
+}
+
+/// `sync(2)`: flush every filesystem before powering off.
+pub fn sync() {
+    nix::unistd::sync();
+}
+
+/// `reboot(RB_POWER_OFF)`. Only returns on failure.
+pub fn power_off() -> io::Error {
+    match nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_POWER_OFF) {
+        Ok(never) => match never {},
+        Err(e) => io::Error::from(e),
+    }
+}
+
+/// `reboot(RB_AUTOBOOT)`. Only returns on failure.
+pub fn restart() -> io::Error {
+    match nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_AUTOBOOT) {
+        Ok(never) => match never {},
+        Err(e) => io::Error::from(e),
+    }
+}
+
+/// Blocks the calling thread forever (used only if powering off itself failed).
+pub fn halt_forever() -> ! {
+    loop {
+        // SAFETY: pause(2) has no preconditions; it only suspends the thread.
+        unsafe { libc::pause() };
+    }
+}
+
+/// `execv(2)` of `path` with `args` (args[0] included). Only returns on failure.
+pub fn execv(path: &Path, args: &[&str]) -> io::Error {
+    let Ok(cpath) = CString::new(path.as_os_str().as_bytes()) else {
+        return io::Error::from(io::ErrorKind::InvalidInput);
+    };
+    let mut cargs = Vec::with_capacity(args.len());
+    for a in args {
+        match CString::new(*a) {
+            Ok(c) => cargs.push(c),
+            Err(_) => return io::Error::from(io::ErrorKind::InvalidInput),
+        }
+    }
+    match nix::unistd::execv(&cpath, &cargs) {
+        Ok(never) => match never {},
+        Err(e) => io::Error::from(e),
+    }
+}

@@ -1,0 +1,71 @@
+//! The guest artifacts: the static multi-call PID 1 built for an architecture, and the
+//! initramfs assembled around it exactly as the tests boot it (and as
+//! `cargo xtask artifacts` writes it for people who bring their own QEMU command line).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+use initramfs::Archive;
+
+use crate::error::{run, HarnessError};
+use crate::kernel::Kernel;
+use crate::{workspace_root, Arch};
+
+/// The target directory for guest builds (separate from the host's, so a guest build
+/// started from inside `cargo test` never waits on the outer cargo's lock).
+pub fn guest_target_dir() -> PathBuf {
+    workspace_root().join("target").join("guest")
+}
+
+/// Builds (or finds up to date) the release, statically linked guest `/init` for `arch`
+/// and returns its path.
+pub fn build_init(arch: Arch) -> Result<PathBuf, HarnessError> {
+    static BUILT: OnceLock<Mutex<Vec<(Arch, PathBuf)>>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| Mutex::new(Vec::new()));
+    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, p)) = built.iter().find(|(a, _)| *a == arch) {
+        return Ok(p.clone());
+    }
+    let triple = arch.triple();
+    let flags_var = format!(
+        "CARGO_TARGET_{}_RUSTFLAGS",
+        triple.to_uppercase().replace('-', "_")
+    );
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    run(Command::new(cargo)
+        .current_dir(workspace_root())
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--package",
+            "first_stage_init",
+            "--bin",
+            "init",
+            "--target",
+            triple,
+        ])
+        .env("CARGO_TARGET_DIR", guest_target_dir())
+        .env(flags_var, "-C target-feature=+crt-static")
+        .env_remove("RUSTFLAGS"))?;
+    let path = guest_target_dir().join(triple).join("release").join("init");
+    built.push((arch, path.clone()));
+    Ok(path)
+}
+
+/// Names the multi-call binary answers to, linked from `/system/bin`.
+pub const APPLET_LINKS: &[&str] = &[];
+
+/// The guest's initramfs: `/init` and the links to it, the first-stage modules and the
+/// system configuration. Tests add their own files before writing it.
+pub fn base_initramfs(arch: Arch, kernel: &Kernel) -> Result<Archive, HarnessError> {
+    let _ = kernel;
+    let init = build_init(arch)?;
+    let mut a = Archive::new();
+    a.add_host_file("/init", &init)?;
+    for name in APPLET_LINKS {
+        a.add_symlink(&format!("/system/bin/{name}"), "/init")?;
+    }
+    Ok(a)
+}
