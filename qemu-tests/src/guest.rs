@@ -69,3 +69,22 @@ pub fn base_initramfs(arch: Arch, kernel: &Kernel) -> Result<Archive, HarnessErr
     }
     Ok(a)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guest_binaries_are_static() {
+        for arch in Arch::ALL {
+            let bytes = std::fs::read(build_init(arch).unwrap()).unwrap();
+            let facts = crate::elf::inspect(&bytes).unwrap();
+            assert!(!facts.has_interpreter, "{arch:?} /init has PT_INTERP");
+            let want = match arch {
+                Arch::Aarch64 => 183,
+                Arch::X86_64 => 62,
+            };
+            assert_eq!(facts.machine, want);
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! `harness`: the QEMU harness's commands, driven by `cargo xtask` (kernels, artifacts,
+//! demo, size, bench).
+
+use std::fs;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use qemu_tests::{elf, guest, kernel, vm::VmConfig, Arch};
+
+#[derive(Parser)]
+#[command(about = "QEMU harness commands (normally run through `cargo xtask`)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Fetch (or find cached) the test kernels; print `ARCH RELEASE MODULES_DIR VMLINUZ`.
+    Kernels,
+    /// Write DIR/vmlinuz and DIR/initramfs.img exactly as the tests boot them.
+    Artifacts {
+        /// aarch64 or x86_64.
+        #[arg(long)]
+        arch: String,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Boot the aarch64 guest, showing the boot log and the phase timeline.
+    Demo,
+    /// Build both guest binaries and report their stripped sizes.
+    Size {
+        /// Fail if the aarch64 binary exceeds the 5 MiB budget or either is dynamic.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn arch(s: &str) -> Result<Arch> {
+    Arch::parse(s).with_context(|| format!("unknown arch {s:?} (aarch64 or x86_64)"))
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Cmd::Kernels => {
+            for a in Arch::ALL {
+                let k = kernel::obtain(a)?;
+                println!(
+                    "{} {} {} {}",
+                    a.name(),
+                    k.release,
+                    k.modules_dir().display(),
+                    k.vmlinuz().display()
+                );
+            }
+        }
+        Cmd::Artifacts { arch: a, out } => {
+            let a = arch(&a)?;
+            let k = kernel::obtain(a)?;
+            fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            fs::copy(k.vmlinuz(), out.join("vmlinuz")).context("copying vmlinuz")?;
+            let initrd = out.join("initramfs.img");
+            guest::base_initramfs(a, &k)?.write_to(&initrd, true)?;
+            let vm = VmConfig::new(&k, &initrd);
+            let mut line = format!("{:?}", vm.command());
+            line = line.replace(&k.vmlinuz().display().to_string(), "vmlinuz");
+            println!("wrote {}/vmlinuz and {}", out.display(), initrd.display());
+            println!(
+                "kernel {} ({}); boot it with e.g.:\n{line}",
+                k.release, k.package_version
+            );
+        }
+        Cmd::Demo => demo()?,
+        Cmd::Size { check } => size(check)?,
+    }
+    Ok(())
+}
+
+fn demo() -> Result<()> {
+    let a = Arch::Aarch64;
+    let k = kernel::obtain(a)?;
+    let dir = tempfile_dir()?;
+    let initrd = dir.join("initramfs.img");
+    guest::base_initramfs(a, &k)?.write_to(&initrd, true)?;
+    let mut vm = VmConfig::new(&k, &initrd);
+    vm.echo = true;
+    println!(
+        "demo: booting {} ({}) under QEMU TCG\n",
+        k.release, k.package_version
+    );
+    let log = vm.boot()?;
+    println!("\n==== phase timeline (guest CLOCK_MONOTONIC) ====");
+    print!("{}", log.timeline_table());
+    if let Some(f) = log.fatal() {
+        bail!("the guest failed: {f}");
+    }
+    if !log.powered_off() {
+        bail!("the guest did not power off cleanly");
+    }
+    println!(
+        "guest powered off cleanly after {:.1} s",
+        log.elapsed.as_secs_f64()
+    );
+    let _ = fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<PathBuf> {
+    let d = std::env::temp_dir().join(format!("microdroid-demo-{}", std::process::id()));
+    fs::create_dir_all(&d)?;
+    Ok(d)
+}
+
+/// The size budget of the aarch64 PID 1 (issue 2: ≤ 5 MiB stripped, static OpenSSL in).
+const BUDGET: u64 = 5 * 1024 * 1024;
+
+fn size(check: bool) -> Result<()> {
+    let mut problems = Vec::new();
+    for a in Arch::ALL {
+        let p = guest::build_init(a)?;
+        let bytes = fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
+        let facts = elf::inspect(&bytes).context("guest /init is not an ELF64 file")?;
+        println!(
+            "guest /init {:<8} {:>9} bytes ({:.2} MiB) stripped, interpreter: {}",
+            a.name(),
+            bytes.len(),
+            bytes.len() as f64 / (1024.0 * 1024.0),
+            if facts.has_interpreter { "YES" } else { "none" }
+        );
+        if facts.has_interpreter {
+            problems.push(format!("{} /init has an ELF interpreter", a.name()));
+        }
+        if a == Arch::Aarch64 && bytes.len() as u64 > BUDGET {
+            problems.push(format!("aarch64 /init is {} bytes > {BUDGET}", bytes.len()));
+        }
+    }
+    if check && !problems.is_empty() {
+        bail!("{}", problems.join("; "));
+    }
+    Ok(())
+}

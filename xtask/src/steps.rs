@@ -1,0 +1,276 @@
+//! The commands themselves: each is a sequence of cargo / harness invocations whose
+//! output streams straight to the terminal.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use crate::setup;
+
+/// A failed step, described for the user.
+#[derive(Debug)]
+pub struct Error(pub String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A command for `program` with `args`.
+pub fn cmd(program: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(program);
+    c.args(args);
+    c
+}
+
+/// Runs `c` with inherited stdio; a non-zero exit is an error naming the command.
+pub fn run(c: &mut Command) -> Result<(), Error> {
+    let line = format!("{c:?}");
+    let status = c
+        .status()
+        .map_err(|e| Error(format!("cannot run {line}: {e}")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error(format!("{line} failed: {status}")))
+    }
+}
+
+fn root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
+}
+
+fn cargo(args: &[&str]) -> Command {
+    let program = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut c = Command::new(program);
+    c.current_dir(root()).args(args);
+    c
+}
+
+/// `cargo run` of the qemu-tests `harness` binary (optimised: it hashes images and
+/// compares timings).
+fn harness(args: &[&str]) -> Command {
+    let mut c = cargo(&[
+        "run",
+        "--quiet",
+        "--profile",
+        "host",
+        "--package",
+        "qemu-tests",
+        "--bin",
+        "harness",
+        "--",
+    ]);
+    c.args(args);
+    c
+}
+
+fn section(name: &str) -> Instant {
+    eprintln!("\n==== xtask: {name} ====");
+    Instant::now()
+}
+
+fn done(name: &str, t: Instant) {
+    eprintln!(
+        "==== xtask: {name} ok ({:.1} s) ====",
+        t.elapsed().as_secs_f64()
+    );
+}
+
+/// The module trees of the test kernels, as `(arch, modules_dir)`, fetching them first.
+fn kernel_module_dirs() -> Result<Vec<(String, String)>, Error> {
+    let out = harness(&["kernels"])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| Error(format!("harness kernels: {e}")))?;
+    if !out.status.success() {
+        return Err(Error("fetching the test kernels failed".into()));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let arch = w.next()?;
+            let _release = w.next()?;
+            let modules = w.next()?;
+            Some((arch.to_owned(), modules.to_owned()))
+        })
+        .collect())
+}
+
+/// `cargo xtask test`.
+pub fn test(args: &[String]) -> Result<(), Error> {
+    let fuzz_seconds = flag_value(args, "--fuzz-seconds")?.unwrap_or_else(|| "10".into());
+    let all = Instant::now();
+    let t = section("setup");
+    setup::all()?;
+    done("setup", t);
+
+    let t = section("fmt");
+    run(&mut cargo(&["fmt", "--all", "--", "--check"]))?;
+    done("fmt", t);
+
+    let t = section("clippy");
+    run(&mut cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    done("clippy", t);
+
+    let t = section("kernels");
+    let dirs = kernel_module_dirs()?;
+    done("kernels", t);
+
+    let t = section("unit and integration tests");
+    let mut c = cargo(&["test", "--workspace", "--exclude", "qemu-tests"]);
+    for (arch, dir) in &dirs {
+        let var = match arch.as_str() {
+            "aarch64" => "MICRODROID_TEST_MODULES_DIR",
+            _ => "MICRODROID_TEST_MODULES_DIR_X86_64",
+        };
+        c.env(var, dir);
+    }
+    run(&mut c)?;
+    done("unit and integration tests", t);
+
+    let t = section("QEMU boot tests");
+    run(&mut cargo(&["test", "--package", "qemu-tests"]))?;
+    done("QEMU boot tests", t);
+
+    let t = section("guest size budget");
+    run(&mut harness(&["size", "--check"]))?;
+    done("guest size budget", t);
+
+    let t = section("fuzz (short)");
+    fuzz(&["--seconds".into(), fuzz_seconds])?;
+    done("fuzz (short)", t);
+
+    eprintln!(
+        "\nxtask: all checks passed in {:.1} min",
+        all.elapsed().as_secs_f64() / 60.0
+    );
+    Ok(())
+}
+
+/// `cargo xtask demo`.
+pub fn demo(args: &[String]) -> Result<(), Error> {
+    setup::all()?;
+    let mut c = harness(&["demo"]);
+    c.args(args);
+    run(&mut c)
+}
+
+/// `cargo xtask artifacts --arch A --out DIR`.
+pub fn artifacts(args: &[String]) -> Result<(), Error> {
+    setup::all()?;
+    let mut c = harness(&["artifacts"]);
+    c.args(args);
+    run(&mut c)
+}
+
+/// `cargo xtask bench <name>`.
+pub fn bench(args: &[String]) -> Result<(), Error> {
+    setup::all()?;
+    let mut c = harness(&["bench"]);
+    c.args(args);
+    run(&mut c)
+}
+
+/// `cargo xtask size`.
+pub fn size() -> Result<(), Error> {
+    setup::all()?;
+    run(&mut harness(&["size"]))
+}
+
+fn flag_value(args: &[String], flag: &str) -> Result<Option<String>, Error> {
+    match args.iter().position(|a| a == flag) {
+        Some(i) => args
+            .get(i + 1)
+            .cloned()
+            .map(Some)
+            .ok_or_else(|| Error(format!("{flag} needs a value"))),
+        None => Ok(None),
+    }
+}
+
+/// The crates with a `fuzz/` directory, sorted.
+fn fuzz_crates() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root())
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.join("fuzz/Cargo.toml").exists())
+        .collect();
+    v.sort();
+    v
+}
+
+/// `cargo xtask fuzz [--seconds N]`: every target of every crate's `fuzz/` for N seconds.
+pub fn fuzz(args: &[String]) -> Result<(), Error> {
+    let seconds: u64 = flag_value(args, "--seconds")?
+        .unwrap_or_else(|| "60".into())
+        .parse()
+        .map_err(|_| Error("--seconds takes a number".into()))?;
+    setup::cargo_fuzz()?;
+    let target_dir = root().join("target").join("fuzz");
+    let mut summary = Vec::new();
+    let mut failed = Vec::new();
+    for krate in fuzz_crates() {
+        let name = krate
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let list = Command::new("cargo")
+            .args(["fuzz", "list"])
+            .current_dir(&krate)
+            .output()
+            .map_err(|e| Error(format!("cargo fuzz list in {name}: {e}")))?;
+        for target in String::from_utf8_lossy(&list.stdout).split_whitespace() {
+            eprintln!("xtask: fuzz {name}/{target} for {seconds} s");
+            let out = Command::new("cargo")
+                .args(["fuzz", "run", target, "--"])
+                .arg(format!("-max_total_time={seconds}"))
+                .arg("-print_final_stats=1")
+                .current_dir(&krate)
+                .env("RUSTC_BOOTSTRAP", "1")
+                .env("CARGO_TARGET_DIR", &target_dir)
+                .stdout(Stdio::inherit())
+                .output()
+                .map_err(|e| Error(format!("cargo fuzz run {target}: {e}")))?;
+            let log = String::from_utf8_lossy(&out.stderr);
+            let execs = log
+                .lines()
+                .find_map(|l| l.strip_prefix("stat::number_of_executed_units:"))
+                .map(|s| s.trim().to_owned())
+                .unwrap_or_else(|| "?".into());
+            if !out.status.success() {
+                eprintln!("{log}");
+                failed.push(format!("{name}/{target}"));
+            }
+            summary.push(format!(
+                "{:<40} {:>12} execs  {}",
+                format!("{name}/{target}"),
+                execs,
+                if out.status.success() { "ok" } else { "FAILED" }
+            ));
+        }
+    }
+    eprintln!("\nfuzz summary ({seconds} s per target):");
+    for l in &summary {
+        eprintln!("  {l}");
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Error(format!("fuzz targets failed: {}", failed.join(", "))))
+    }
+}
