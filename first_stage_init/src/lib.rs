@@ -5,6 +5,7 @@
 //! and execs the second stage. Under other names it is one of the guest's applets.
 //! See ARCHITECTURE.md for the boot path step by step.
 
+pub mod dm;
 pub mod fatal;
 pub mod first_stage;
 pub mod logger;

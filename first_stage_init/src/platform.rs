@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use nix::mount::MsFlags;
 
-use crate::sys;
+use crate::{dm, sys};
 
 /// Privileged side effects of the first stage.
 pub trait Platform: Sync {
@@ -27,6 +27,12 @@ pub trait Platform: Sync {
     ) -> io::Result<()>;
     /// Writes `contents` to an existing file (sysctl-style writes).
     fn write_file(&self, path: &Path, contents: &[u8]) -> io::Result<()>;
+    /// Creates a block device node.
+    fn mknod_block(&self, path: &Path, mode: u32, major: u32, minor: u32) -> io::Result<()>;
+    /// Creates a symlink `link` → `target`.
+    fn symlink(&self, target: &Path, link: &Path) -> io::Result<()>;
+    /// Issues one device-mapper command (the control node is under `dev_root`).
+    fn dm(&self, dev_root: &Path, cmd: dm::Command, req: &mut dm::Request) -> io::Result<()>;
 }
 
 /// The real kernel.
@@ -57,6 +63,22 @@ impl Platform for Kernel {
             .open(path)
             .and_then(|mut f| io::Write::write_all(&mut f, contents))
     }
+
+    fn mknod_block(&self, path: &Path, mode: u32, major: u32, minor: u32) -> io::Result<()> {
+        sys::mknod_block(path, mode, major, minor)
+    }
+
+    fn symlink(&self, target: &Path, link: &Path) -> io::Result<()> {
+        std::os::unix::fs::symlink(target, link)
+    }
+
+    fn dm(&self, dev_root: &Path, cmd: dm::Command, req: &mut dm::Request) -> io::Result<()> {
+        let control = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(dev_root.join("mapper/control"))?;
+        sys::dm_ioctl(&control, cmd.request(), req.as_mut_bytes())
+    }
 }
 
 /// One recorded operation.
@@ -68,6 +90,12 @@ pub enum Op {
     Mount(String, PathBuf, String, u64, Option<String>),
     /// `write_file(path, contents)`.
     Write(PathBuf, Vec<u8>),
+    /// `mknod_block(path, mode, major, minor)`.
+    MknodBlock(PathBuf, u32, u32, u32),
+    /// `symlink(target, link)`.
+    Symlink(PathBuf, PathBuf),
+    /// A device-mapper command with a copy of its request bytes.
+    Dm(dm::Command, Vec<u8>),
 }
 
 /// A fake that records every operation and succeeds, except for mounts onto targets
@@ -78,6 +106,8 @@ pub struct Recorder {
     pub ops: Mutex<Vec<Op>>,
     /// Mount targets that fail with `EINVAL`.
     pub fail_mounts: Vec<PathBuf>,
+    /// Device-mapper commands that fail with `EINVAL`.
+    pub fail_dm: Vec<dm::Command>,
 }
 
 impl Recorder {
@@ -122,6 +152,24 @@ impl Platform for Recorder {
 
     fn write_file(&self, path: &Path, contents: &[u8]) -> io::Result<()> {
         self.push(Op::Write(path.to_owned(), contents.to_owned()));
+        Ok(())
+    }
+
+    fn mknod_block(&self, path: &Path, mode: u32, major: u32, minor: u32) -> io::Result<()> {
+        self.push(Op::MknodBlock(path.to_owned(), mode, major, minor));
+        Ok(())
+    }
+
+    fn symlink(&self, target: &Path, link: &Path) -> io::Result<()> {
+        self.push(Op::Symlink(target.to_owned(), link.to_owned()));
+        Ok(())
+    }
+
+    fn dm(&self, _dev_root: &Path, cmd: dm::Command, req: &mut dm::Request) -> io::Result<()> {
+        self.push(Op::Dm(cmd, req.bytes().to_vec()));
+        if self.fail_dm.contains(&cmd) {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
         Ok(())
     }
 }

@@ -5,7 +5,9 @@
 //! [`crate::platform::Platform`] trait so unit tests can record instead of act.
 
 use std::ffi::CString;
+use std::fs::File;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::Duration;
@@ -85,4 +87,35 @@ pub fn execv(path: &Path, args: &[&str]) -> io::Error {
         Ok(never) => match never {},
         Err(e) => io::Error::from(e),
     }
+}
+
+/// One device-mapper ioctl on an open `/dev/mapper/control`. `buf` is a complete
+/// `struct dm_ioctl` request whose `data_size` field equals `buf.len()` (built by
+/// [`crate::dm::Request`]); the kernel reads and writes only within it.
+pub fn dm_ioctl(control: &File, request: u64, buf: &mut [u8]) -> io::Result<()> {
+    // SAFETY: `buf` is a live, writable buffer of `data_size` bytes laid out as
+    // `struct dm_ioctl`; the kernel bounds its accesses by `data_size`.
+    let rc = unsafe {
+        libc::ioctl(
+            control.as_raw_fd(),
+            request as libc::Ioctl,
+            buf.as_mut_ptr().cast::<libc::c_void>(),
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// `mknod(2)` of a block device node.
+pub fn mknod_block(path: &Path, mode: u32, major: u32, minor: u32) -> io::Result<()> {
+    nix::sys::stat::mknod(
+        path,
+        nix::sys::stat::SFlag::S_IFBLK,
+        nix::sys::stat::Mode::from_bits_truncate(mode),
+        nix::sys::stat::makedev(u64::from(major), u64::from(minor)),
+    )
+    .map_err(io::Error::from)
 }
