@@ -13,7 +13,7 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
 use crate::error::{io, run, HarnessError};
-use crate::{cache, Arch};
+use crate::{cache, debian, Arch};
 
 /// An unpacked kernel package.
 #[derive(Debug, Clone)]
@@ -49,20 +49,9 @@ impl Kernel {
     }
 }
 
-fn arch_qualifier(arch: Arch) -> &'static str {
-    match arch {
-        Arch::Aarch64 => ":arm64",
-        Arch::X86_64 => "",
-    }
-}
-
 /// Resolves the current kernel release from the metapackage with `apt-cache`.
 pub fn resolve(arch: Arch) -> Result<(String, String), HarnessError> {
-    let meta = format!(
-        "linux-image-cloud-{}{}",
-        arch.debian(),
-        arch_qualifier(arch)
-    );
+    let meta = debian::qualified(&format!("linux-image-cloud-{}", arch.debian()), arch);
     let out = run(Command::new("apt-cache").args(["depends", &meta]))?;
     let text = String::from_utf8_lossy(&out.stdout);
     let prefix = "linux-image-";
@@ -79,16 +68,7 @@ pub fn resolve(arch: Arch) -> Result<(String, String), HarnessError> {
                 "{meta} has no linux-image dependency (run `apt-get update`?):\n{text}"
             ))
         })?;
-    let pkg = format!("linux-image-{release}-unsigned{}", arch_qualifier(arch));
-    let out = run(Command::new("apt-cache").args(["policy", &pkg]))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let version = text
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("Candidate:"))
-        .map(str::trim)
-        .find(|v| *v != "(none)")
-        .map(str::to_owned)
-        .ok_or_else(|| HarnessError::Missing(format!("no candidate version for {pkg}")))?;
+    let version = debian::candidate(&format!("linux-image-{release}-unsigned"), arch)?;
     Ok((release, version))
 }
 
@@ -112,61 +92,13 @@ fn newest_cached(arch: Arch) -> Option<(String, String)> {
     found.pop()
 }
 
-/// A lock file held while a kernel is unpacked, so parallel tests and processes do not
-/// race on the cache.
-struct CacheLock(fs::File);
-
-impl CacheLock {
-    fn take(path: &Path) -> Result<CacheLock, HarnessError> {
-        let f = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(io(format!("opening {}", path.display())))?;
-        // SAFETY: flock on a file descriptor we own; it only blocks this thread.
-        let rc = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f), libc::LOCK_EX) };
-        if rc != 0 {
-            return Err(io(format!("locking {}", path.display()))(
-                std::io::Error::last_os_error(),
-            ));
-        }
-        Ok(CacheLock(f))
-    }
-}
-
-impl Drop for CacheLock {
-    fn drop(&mut self) {
-        // SAFETY: unlocking a descriptor we own.
-        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&self.0), libc::LOCK_UN) };
-    }
-}
-
 fn unpack(arch: Arch, release: &str, version: &str, dest: &Path) -> Result<(), HarnessError> {
-    let work = dest.with_extension("partial");
-    let _ = fs::remove_dir_all(&work);
-    fs::create_dir_all(&work).map_err(io(format!("creating {}", work.display())))?;
-    let pkg = format!(
-        "linux-image-{release}-unsigned{}={version}",
-        arch_qualifier(arch)
-    );
-    eprintln!("qemu-tests: downloading {pkg}");
-    run(Command::new("apt-get")
-        .args(["download", "-q", &pkg])
-        .current_dir(&work))?;
-    let deb = fs::read_dir(&work)
-        .map_err(io(format!("listing {}", work.display())))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "deb"))
-        .ok_or_else(|| HarnessError::Missing(format!("apt-get download left no .deb for {pkg}")))?;
-    let root = work.join("root");
-    run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root))?;
-    run(Command::new("depmod").arg("-b").arg(&root).arg(release))?;
-    fs::remove_file(&deb).map_err(io(format!("removing {}", deb.display())))?;
-    fs::rename(&root, dest).map_err(io(format!("moving kernel into {}", dest.display())))?;
-    let _ = fs::remove_dir_all(&work);
-    Ok(())
+    let pkg = format!("linux-image-{release}-unsigned");
+    let staging = dest.with_extension("unpacked");
+    debian::unpack(&pkg, version, arch, &staging)?;
+    run(Command::new("depmod").arg("-b").arg(&staging).arg(release))?;
+    let _ = fs::remove_dir_all(dest);
+    fs::rename(&staging, dest).map_err(io(format!("moving kernel into {}", dest.display())))
 }
 
 /// The current Debian cloud kernel for `arch`, downloading it on first use.
@@ -191,7 +123,7 @@ pub fn obtain(arch: Arch) -> Result<Kernel, HarnessError> {
     fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
     let dest = dir.join(format!("{release}_{version}"));
     {
-        let _lock = CacheLock::take(&dir.join(".lock"))?;
+        let _lock = cache::Lock::take(&cache::root().join(".lock"))?;
         if !dest
             .join("lib/modules")
             .join(&release)

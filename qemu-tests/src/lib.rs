@@ -11,6 +11,7 @@
 
 pub mod cache;
 pub mod console;
+pub mod debian;
 pub mod elf;
 pub mod error;
 pub mod guest;
