@@ -1,1 +1,79 @@
-//! The second stage: an AOSP init language (.rc) interpreter with triggers, actions, services and properties
+//! The second stage: an AOSP init language (.rc) interpreter with triggers, actions,
+//! services and properties, run as PID 1 after the first stage.
+//!
+//! Entry points:
+//! - [`second_stage_main`]: the PID 1 second stage (never returns; fatal errors log
+//!   `INIT_FATAL reason=<TOKEN> …`, sync and power off);
+//! - [`verify_main`]: the host verifier (`init --verify FILE…`, `init_rc verify FILE…`);
+//! - [`setprop_main`] / [`getprop_main`]: the applets; [`set_property`] /
+//!   [`get_property`]: the property-service client.
+//!
+//! Layers: [`tokenizer`] → [`parser`] (with [`trigger`], [`command`], [`service`]) → the pure
+//! interpreter [`interp`] (with [`property`] and [`expand`]), which reaches the OS only
+//! through [`platform::Platform`]; `sys` is the real implementation and the main loop is in
+//! `second_stage`.
+//!
+//! # What the initramfs must provide
+//! - `/system/etc/init/hw/init.rc` (ours: `init_rc/rootdir/init.rc`);
+//! - `/system/bin/ueventd`: a symlink to the multi-call binary (the rc starts it at
+//!   `early-init` and waits for `ro.cold_boot_done=true`, which ueventd sets through
+//!   [`set_property`]);
+//! - `/system/bin/setprop`, `/system/bin/getprop` symlinks if rc `exec`s or tests use them;
+//! - `/dev/null`, `/dev/kmsg`, `/dev/console` (devtmpfs) and a writable `/dev/socket`
+//!   (created if missing) for `/dev/socket/property_service`;
+//! - optional: `*.rc` in `/system/etc/init` and `/vendor/etc/init` (parsed in that order,
+//!   sorted, after init.rc and before `early-init` runs).
+//!
+//! # Stable log lines (all prefixed `init: `)
+//! | line | when |
+//! | --- | --- |
+//! | `init: action on=<trigger> <file>:<line>` | an action starts running |
+//! | `init: command '<cmd>' at <file>:<line> failed: <why>` | a command failed (boot goes on) |
+//! | `init: exec '<argv>' started pid=<N>` / `init: exec '<argv>' pid=<N> status=<S>` | `exec`/`exec_background` child started / reaped |
+//! | `init: '<cmd>' done after <ms>ms` | a waiting command (`exec`, `exec_start`, `wait`, `wait_for_prop`) finished |
+//! | `init: service <name> started pid=<N>` | a service started |
+//! | `init: service <name> exited status=<S>` | a service's process was reaped |
+//! | `init: service <name> restarting in <ms>ms` | a restart is scheduled |
+//! | `init: unsupported command '<x>' at <file>:<line>` | parse: command skipped |
+//! | `init: unsupported option '<x>' at <file>:<line>` | parse: service option skipped |
+//! | `init: syntax error at <file>:<line>: <msg>` | parse: line or section skipped |
+//! | `init: property triggers enabled` | boot reached the property-trigger step |
+//! | `init: control message ctl.<cmd> for '<svc>'` | `ctl.start`/`ctl.stop`/`ctl.restart` |
+//! | `init: powerctl shutdown` / `init: powerctl reboot <target>` | `sys.powerctl` set |
+//! | `init: shutdown: sending SIGTERM to <N> process(es)` | shutdown stops everything |
+//! | `init: shutdown: synced, powering off` | right before `reboot(2)` |
+//! | `INIT_FATAL reason=<TOKEN> <detail>` | fatal: see [`second_stage`] |
+//!
+//! `status=<S>` is the exit code, or `128 + signal` for a killed process.
+//! `exec` children get `/dev/null` as stdin and `/dev/console` as stdout/stderr (so a test
+//! command's output is visible); services get `/dev/null` unless `stdio_to_kmsg` or
+//! `console` say otherwise.
+
+pub mod command;
+pub mod error;
+pub mod expand;
+pub mod ids;
+pub mod interp;
+pub mod parser;
+pub mod platform;
+pub mod prop_proto;
+pub mod property;
+pub mod second_stage;
+pub mod service;
+mod sys;
+pub mod tokenizer;
+pub mod trigger;
+pub mod verify;
+pub mod applet;
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod interp_tests;
+
+pub use applet::{getprop_main, setprop_main};
+pub use error::RcError;
+pub use platform::{Hooks, Labeler, NoLabeler};
+pub use prop_proto::{get_property, set_property};
+pub use second_stage::second_stage_main;
+pub use verify::verify_main;

@@ -1,0 +1,203 @@
+//! A recording fake [`Platform`] with a fake clock, for the interpreter's unit tests.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::RcError;
+use crate::platform::{ExitStatus, Labeler, MountSpec, Platform, PowerAction, Rlimit, SpawnSpec};
+
+#[derive(Default)]
+pub(crate) struct FakePlatform {
+    pub now: Duration,
+    next_pid: i32,
+    /// `(pid, spec)` of every successful spawn.
+    pub spawned: Vec<(i32, SpawnSpec)>,
+    /// Programs that cannot be executed.
+    pub missing: BTreeSet<PathBuf>,
+    /// Exits the next `reap` returns.
+    pub exits: Vec<(i32, ExitStatus)>,
+    /// Pids that ignore SIGTERM.
+    pub stubborn: BTreeSet<i32>,
+    pub killed: Vec<(i32, i32)>,
+    /// Every file-system/mount/module/limit operation, as text.
+    pub ops: Vec<String>,
+    pub files: BTreeMap<PathBuf, Vec<u8>>,
+    pub existing: BTreeSet<PathBuf>,
+    pub synced: bool,
+    pub powered: Option<PowerAction>,
+    pub log_level: Option<log::LevelFilter>,
+}
+
+impl FakePlatform {
+    pub fn new() -> FakePlatform {
+        FakePlatform {
+            next_pid: 100,
+            ..Default::default()
+        }
+    }
+
+    /// Pid of the most recent spawn of `program`.
+    pub fn pid_of(&self, program: &str) -> Option<i32> {
+        self.spawned
+            .iter()
+            .rev()
+            .find(|(_, s)| s.path == Path::new(program))
+            .map(|(p, _)| *p)
+    }
+
+    pub fn spawn_count(&self, program: &str) -> usize {
+        self.spawned.iter().filter(|(_, s)| s.path == Path::new(program)).count()
+    }
+
+    pub fn exit(&mut self, pid: i32, code: i32) {
+        self.exits.push((pid, ExitStatus::Exited(code)));
+    }
+
+    /// The `write` operations on `path`, in order.
+    pub fn writes_to(&self, path: &str) -> Vec<String> {
+        let prefix = format!("write {path} ");
+        self.ops
+            .iter()
+            .filter_map(|o| o.strip_prefix(&prefix).map(String::from))
+            .collect()
+    }
+}
+
+impl Platform for FakePlatform {
+    fn now(&self) -> Duration {
+        self.now
+    }
+
+    fn spawn(&mut self, spec: &SpawnSpec) -> Result<i32, RcError> {
+        if self.missing.contains(&spec.path) {
+            return Err(RcError::Exec {
+                path: spec.path.display().to_string(),
+                source: std::io::ErrorKind::NotFound.into(),
+            });
+        }
+        self.next_pid += 1;
+        self.spawned.push((self.next_pid, spec.clone()));
+        Ok(self.next_pid)
+    }
+
+    fn kill(&mut self, pid: i32, signal: i32) -> Result<(), RcError> {
+        self.killed.push((pid, signal));
+        if signal == libc::SIGKILL || !self.stubborn.contains(&pid) {
+            self.exits.push((pid, ExitStatus::Signaled(signal)));
+        }
+        Ok(())
+    }
+
+    fn reap(&mut self) -> Vec<(i32, ExitStatus)> {
+        let mut seen = BTreeSet::new();
+        std::mem::take(&mut self.exits)
+            .into_iter()
+            .filter(|(p, _)| seen.insert(*p))
+            .collect()
+    }
+
+    fn mkdir(&mut self, path: &Path, mode: u32) -> Result<bool, RcError> {
+        self.ops.push(format!("mkdir {} {mode:o}", path.display()));
+        Ok(self.existing.insert(path.to_path_buf()))
+    }
+
+    fn chmod(&mut self, path: &Path, mode: u32) -> Result<(), RcError> {
+        self.ops.push(format!("chmod {} {mode:o}", path.display()));
+        Ok(())
+    }
+
+    fn chown(&mut self, path: &Path, uid: Option<u32>, gid: Option<u32>) -> Result<(), RcError> {
+        self.ops.push(format!("chown {} {uid:?} {gid:?}", path.display()));
+        Ok(())
+    }
+
+    fn symlink(&mut self, target: &Path, link: &Path) -> Result<(), RcError> {
+        self.ops.push(format!("symlink {} {}", target.display(), link.display()));
+        Ok(())
+    }
+
+    fn unlink(&mut self, path: &Path) -> Result<(), RcError> {
+        self.ops.push(format!("rm {}", path.display()));
+        Ok(())
+    }
+
+    fn rmdir(&mut self, path: &Path) -> Result<(), RcError> {
+        self.ops.push(format!("rmdir {}", path.display()));
+        Ok(())
+    }
+
+    fn write_file(&mut self, path: &Path, data: &[u8]) -> Result<(), RcError> {
+        self.ops.push(format!("write {} {}", path.display(), String::from_utf8_lossy(data)));
+        self.files.insert(path.to_path_buf(), data.to_vec());
+        Ok(())
+    }
+
+    fn read_file(&mut self, path: &Path, _limit: usize, _copy: bool) -> Result<Vec<u8>, RcError> {
+        self.files
+            .get(path)
+            .cloned()
+            .ok_or_else(|| RcError::io("read", path.display(), std::io::ErrorKind::NotFound.into()))
+    }
+
+    fn exists(&mut self, path: &Path) -> bool {
+        self.existing.contains(path) || self.files.contains_key(path)
+    }
+
+    fn mount(&mut self, m: &MountSpec) -> Result<(), RcError> {
+        self.ops.push(format!(
+            "mount {} {} {} {:#x} {:?}",
+            m.fstype,
+            m.source,
+            m.target.display(),
+            m.flags,
+            m.data
+        ));
+        Ok(())
+    }
+
+    fn umount(&mut self, path: &Path) -> Result<(), RcError> {
+        self.ops.push(format!("umount {}", path.display()));
+        Ok(())
+    }
+
+    fn insmod(&mut self, path: &Path, params: &str, force: bool) -> Result<(), RcError> {
+        self.ops.push(format!("insmod {} '{params}' {force}", path.display()));
+        Ok(())
+    }
+
+    fn setrlimit(&mut self, resource: Rlimit, cur: u64, max: u64) -> Result<(), RcError> {
+        self.ops.push(format!("setrlimit {} {cur} {max}", resource.0));
+        Ok(())
+    }
+
+    fn set_log_level(&mut self, level: log::LevelFilter) {
+        self.log_level = Some(level);
+    }
+
+    fn sync(&mut self) {
+        self.synced = true;
+    }
+
+    fn power(&mut self, action: &PowerAction) -> RcError {
+        self.powered = Some(action.clone());
+        RcError::Invalid("fake power".into())
+    }
+}
+
+/// A labeler that records calls and reports SELinux as active.
+#[derive(Default)]
+pub(crate) struct RecordingLabeler {
+    pub calls: std::rc::Rc<std::cell::RefCell<Vec<(PathBuf, bool)>>>,
+}
+
+impl Labeler for RecordingLabeler {
+    fn selinux_active(&self) -> bool {
+        true
+    }
+
+    fn restorecon(&mut self, path: &Path, recursive: bool) -> Result<(), String> {
+        self.calls.borrow_mut().push((path.to_path_buf(), recursive));
+        Ok(())
+    }
+}

@@ -1,0 +1,246 @@
+//! The in-memory property store: AOSP's naming rules, `ro.*` write-once, the value length
+//! limit for non-`ro.*` properties, and the initial `ro.boot.*` values imported from the
+//! kernel command line and bootconfig.
+//!
+//! **Ours:** the store is bounded (at most [`MAX_PROPERTIES`] entries, names of at most
+//! [`MAX_NAME_LEN`] bytes, `ro.*` values of at most [`MAX_RO_VALUE_LEN`] bytes) so a client
+//! of the property socket cannot make PID 1 allocate without limit.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// AOSP's `PROP_VALUE_MAX`: non-`ro.*` values must be shorter than this.
+pub const PROP_VALUE_MAX: usize = 92;
+/// Bound on the number of properties.
+pub const MAX_PROPERTIES: usize = 8192;
+/// Bound on a property name's length.
+pub const MAX_NAME_LEN: usize = 1024;
+/// Bound on an `ro.*` value's length (the wire protocol's string limit).
+pub const MAX_RO_VALUE_LEN: usize = 0xffff;
+/// Bound on what is read from `/proc/cmdline` and `/proc/bootconfig`.
+const MAX_KERNEL_PARAMS: u64 = 1 << 20;
+
+/// Why a set was refused; each maps to a `PROP_ERROR_*` code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropError {
+    /// Illegal name.
+    InvalidName,
+    /// Value too long.
+    InvalidValue,
+    /// `ro.*` already set.
+    ReadOnly,
+    /// The store is full.
+    Full,
+}
+
+impl PropError {
+    /// Human-readable reason.
+    pub fn reason(self) -> &'static str {
+        match self {
+            PropError::InvalidName => "illegal property name",
+            PropError::InvalidValue => "value too long",
+            PropError::ReadOnly => "read-only property already set",
+            PropError::Full => "too many properties",
+        }
+    }
+}
+
+/// AOSP's `IsLegalPropertyName`: non-empty, no leading/trailing/double dots, only
+/// `[A-Za-z0-9_.:@-]`. **Ours:** also at most [`MAX_NAME_LEN`] bytes.
+pub fn is_legal_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    if b.is_empty() || b.len() > MAX_NAME_LEN || b[0] == b'.' || b[b.len() - 1] == b'.' {
+        return false;
+    }
+    if name.contains("..") {
+        return false;
+    }
+    b.iter()
+        .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'@' | b':'))
+}
+
+/// The property store.
+#[derive(Debug, Clone, Default)]
+pub struct PropertyStore {
+    map: BTreeMap<String, String>,
+}
+
+impl PropertyStore {
+    /// An empty store.
+    pub fn new() -> PropertyStore {
+        PropertyStore::default()
+    }
+
+    /// The value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.map.get(name).map(String::as_str)
+    }
+
+    /// All properties in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.map.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Sets `name` to `value` under AOSP's rules.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), PropError> {
+        if !is_legal_name(name) {
+            return Err(PropError::InvalidName);
+        }
+        let ro = name.starts_with("ro.");
+        if (!ro && value.len() >= PROP_VALUE_MAX) || value.len() > MAX_RO_VALUE_LEN {
+            return Err(PropError::InvalidValue);
+        }
+        let full = self.map.len() >= MAX_PROPERTIES;
+        match self.map.get_mut(name) {
+            Some(_) if ro => Err(PropError::ReadOnly),
+            Some(v) => {
+                value.clone_into(v);
+                Ok(())
+            }
+            None if full => Err(PropError::Full),
+            None => {
+                self.map.insert(name.to_string(), value.to_string());
+                Ok(())
+            }
+        }
+    }
+
+    /// Imports `androidboot.<x>=<v>` from `<proc_root>/cmdline` then `<proc_root>/bootconfig`
+    /// as `ro.boot.<x>` (the command line wins: `ro.*` is write-once). Missing files are
+    /// fine. Returns the number of properties set.
+    pub fn import_kernel_params(&mut self, proc_root: &Path) -> usize {
+        let mut n = 0;
+        if let Some(cmdline) = read_bounded(&proc_root.join("cmdline")) {
+            for (k, v) in parse_cmdline(&cmdline) {
+                n += usize::from(self.import_boot(&k, &v));
+            }
+        }
+        if let Some(bootconfig) = read_bounded(&proc_root.join("bootconfig")) {
+            for (k, v) in parse_bootconfig(&bootconfig) {
+                n += usize::from(self.import_boot(&k, &v));
+            }
+        }
+        n
+    }
+
+    fn import_boot(&mut self, key: &str, value: &str) -> bool {
+        match key.strip_prefix("androidboot.") {
+            Some(rest) if !rest.is_empty() => {
+                let name = format!("ro.boot.{rest}");
+                match self.set(&name, value) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        log::debug!("init: kernel parameter {key} not imported: {}", e.reason());
+                        false
+                    }
+                }
+            }
+            _ => false,
+        }
+    }
+}
+
+fn read_bounded(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).ok()?;
+    let mut s = Vec::new();
+    f.take(MAX_KERNEL_PARAMS).read_to_end(&mut s).ok()?;
+    Some(String::from_utf8_lossy(&s).into_owned())
+}
+
+/// AOSP `ImportKernelCmdline`: space-separated `key=value` words with exactly one `=`.
+pub fn parse_cmdline(s: &str) -> Vec<(String, String)> {
+    s.split_ascii_whitespace()
+        .filter_map(|w| {
+            let mut it = w.split('=');
+            match (it.next(), it.next(), it.next()) {
+                (Some(k), Some(v), None) => Some((k.to_string(), v.to_string())),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// AOSP `ImportBootconfig`: `key = "v"` lines with exactly one `=`; a list `"a", "b"`
+/// becomes `a,b`; quotes are removed and both sides trimmed.
+pub fn parse_bootconfig(s: &str) -> Vec<(String, String)> {
+    s.lines()
+        .filter_map(|line| {
+            let mut it = line.split('=');
+            match (it.next(), it.next(), it.next()) {
+                (Some(k), Some(v), None) => {
+                    let v = v.replace("\", \"", ",").replace('"', "");
+                    Some((k.trim().to_string(), v.trim().to_string()))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for ok in ["a", "ro.boot.x", "init.svc.ueventd", "a-b_c@d:e", "A.9"] {
+            assert!(is_legal_name(ok), "{ok}");
+        }
+        for bad in ["", ".a", "a.", "a..b", "a b", "a/b", "a=b", "ü"] {
+            assert!(!is_legal_name(bad), "{bad}");
+        }
+        assert!(!is_legal_name(&"a".repeat(MAX_NAME_LEN + 1)));
+    }
+
+    #[test]
+    fn ro_is_write_once_and_lengths() {
+        let mut p = PropertyStore::new();
+        p.set("ro.x", "1").unwrap();
+        assert_eq!(p.set("ro.x", "2"), Err(PropError::ReadOnly));
+        assert_eq!(p.get("ro.x"), Some("1"));
+        p.set("sys.x", "1").unwrap();
+        p.set("sys.x", "2").unwrap();
+        assert_eq!(p.get("sys.x"), Some("2"));
+        assert_eq!(p.set("sys.y", &"v".repeat(92)), Err(PropError::InvalidValue));
+        p.set("sys.y", &"v".repeat(91)).unwrap();
+        p.set("ro.long", &"v".repeat(500)).unwrap();
+        assert_eq!(p.set("ro.huge", &"v".repeat(MAX_RO_VALUE_LEN + 1)), Err(PropError::InvalidValue));
+        assert_eq!(p.set("bad..name", "1"), Err(PropError::InvalidName));
+    }
+
+    #[test]
+    fn store_is_bounded() {
+        let mut p = PropertyStore::new();
+        for i in 0..MAX_PROPERTIES {
+            p.set(&format!("p.{i}"), "v").unwrap();
+        }
+        assert_eq!(p.set("one.more", "v"), Err(PropError::Full));
+        p.set("p.0", "changed").unwrap();
+    }
+
+    #[test]
+    fn kernel_params() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("cmdline"),
+            "console=ttyAMA0 androidboot.hardware=virt androidboot.a=b=c androidboot.debuggable=1 panic=-1\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join("bootconfig"),
+            "androidboot.hardware = \"other\"\nandroidboot.boot_devices = \"10000.pci\", \"x\"\nandroidboot.mode = \"normal\"\nkernel.x = \"y\"\nbroken line\n",
+        )
+        .unwrap();
+        let mut p = PropertyStore::new();
+        assert_eq!(p.import_kernel_params(d.path()), 4);
+        assert_eq!(p.get("ro.boot.hardware"), Some("virt"));
+        assert_eq!(p.get("ro.boot.debuggable"), Some("1"));
+        assert_eq!(p.get("ro.boot.a"), None);
+        assert_eq!(p.get("ro.boot.boot_devices"), Some("10000.pci,x"));
+        assert_eq!(p.get("ro.boot.mode"), Some("normal"));
+        // Missing files are fine.
+        let mut q = PropertyStore::new();
+        assert_eq!(q.import_kernel_params(&d.path().join("nope")), 0);
+    }
+}

@@ -1,0 +1,265 @@
+//! The PID 1 second stage: argument parsing, loading the rc files, and the main loop — a
+//! `poll()` over the SIGCHLD signalfd and the property socket, with the interpreter's
+//! next timer (restart back-off, `wait` timeouts, shutdown deadlines) as the timeout.
+//! One reaper owns every `waitpid` ([`Init::step`] drains exits with `WNOHANG` until none
+//! is left), so orphans re-parented to PID 1 are reaped too.
+//!
+//! Arguments (all optional; defaults are the guest paths):
+//! `--init-rc PATH` (`/system/etc/init/hw/init.rc`), `--rc-dir DIR` (repeatable; default
+//! `/system/etc/init` then `/vendor/etc/init`), `--proc DIR` (`/proc`), `--dev DIR`
+//! (`/dev`), `--property-socket PATH` (`<dev>/socket/property_service`),
+//! `--verify FILE…` (run the host verifier instead and exit with its status).
+//! An argument `second_stage` (AOSP's spelling) is ignored.
+//!
+//! Fatal errors log one line `INIT_FATAL reason=<TOKEN> <detail>`, sync and power off:
+//!
+//! | token | meaning |
+//! | --- | --- |
+//! | `BAD_ARGS` | unknown argument |
+//! | `INIT_RC_MISSING` | the primary init.rc could not be read |
+//! | `SIGNALFD` | SIGCHLD could not be routed to a signalfd |
+//! | `PROPERTY_SOCKET` | the property socket could not be created |
+//! | `POWER_FAILED` | `sys.powerctl` could not power off or reboot (PID 1 then idles) |
+//!
+//! Property-socket policy (**Ours**; AOSP decides with SELinux): nobody may set
+//! `init.svc.*` through the socket; only uid 0 may set `ro.*`, `ctl.*` and `sys.powerctl`.
+//! When not running as PID 1 (tests), init makes itself a child subreaper and, once the
+//! power action has been attempted, exits with status 0 instead of idling.
+
+use std::convert::Infallible;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use crate::interp::{Init, Layout};
+use crate::parser::{DiagKind, Parser};
+use crate::platform::{Hooks, Platform};
+use crate::prop_proto::{encode_get_reply, Request, PROP_ERROR_PERMISSION_DENIED};
+use crate::property::PropertyStore;
+use crate::sys::{self, Peer, PropertyServer, RealPlatform, SignalWatch};
+
+/// Resolved second-stage options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Primary init.rc.
+    pub init_rc: PathBuf,
+    /// Directories whose `*.rc` files are parsed after it, in order.
+    pub rc_dirs: Vec<PathBuf>,
+    /// procfs root.
+    pub proc_root: PathBuf,
+    /// devtmpfs root.
+    pub dev: PathBuf,
+    /// Property socket path.
+    pub socket: PathBuf,
+}
+
+/// What the arguments ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Run the second stage.
+    Run(Options),
+    /// Run the verifier on these files.
+    Verify(Vec<OsString>),
+}
+
+/// Parses the second-stage arguments (`args[0]` is the program name).
+pub fn parse_args(args: &[OsString]) -> Result<Mode, String> {
+    let mut init_rc = PathBuf::from("/system/etc/init/hw/init.rc");
+    let mut rc_dirs: Vec<PathBuf> = Vec::new();
+    let mut proc_root = PathBuf::from("/proc");
+    let mut dev = PathBuf::from("/dev");
+    let mut socket: Option<PathBuf> = None;
+    let mut it = args.iter().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .map(PathBuf::from)
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match a.to_str() {
+            Some("second_stage") => {}
+            Some("--init-rc") => init_rc = value("--init-rc")?,
+            Some("--rc-dir") => rc_dirs.push(value("--rc-dir")?),
+            Some("--proc") => proc_root = value("--proc")?,
+            Some("--dev") => dev = value("--dev")?,
+            Some("--property-socket") => socket = Some(value("--property-socket")?),
+            Some("--verify") => return Ok(Mode::Verify(it.cloned().collect())),
+            _ => return Err(format!("unknown argument '{}'", a.to_string_lossy())),
+        }
+    }
+    if rc_dirs.is_empty() {
+        rc_dirs = vec![
+            PathBuf::from("/system/etc/init"),
+            PathBuf::from("/vendor/etc/init"),
+        ];
+    }
+    let socket = socket.unwrap_or_else(|| dev.join("socket/property_service"));
+    Ok(Mode::Run(Options {
+        init_rc,
+        rc_dirs,
+        proc_root,
+        dev,
+        socket,
+    }))
+}
+
+/// The second stage. Never returns: on a fatal error it logs `INIT_FATAL reason=…`,
+/// syncs and powers off.
+pub fn second_stage_main(args: &[OsString], hooks: Hooks) -> Infallible {
+    let opts = match parse_args(args) {
+        Ok(Mode::Run(o)) => o,
+        Ok(Mode::Verify(files)) => std::process::exit(crate::verify::verify_main(&files)),
+        Err(e) => fatal("BAD_ARGS", &e),
+    };
+    run(&opts, hooks)
+}
+
+fn fatal(reason: &str, detail: &str) -> ! {
+    log::error!("INIT_FATAL reason={reason} {detail}");
+    eprintln!("INIT_FATAL reason={reason} {detail}");
+    let mut p = RealPlatform::new();
+    p.sync();
+    let e = p.power(&crate::platform::PowerAction::PowerOff);
+    log::error!("init: power off failed: {e}");
+    idle_or_exit(1)
+}
+
+fn idle_or_exit(code: i32) -> ! {
+    if sys::getpid() == 1 {
+        sys::sleep_forever()
+    }
+    std::process::exit(code)
+}
+
+/// Parses init.rc then the rc directories, logging every diagnostic.
+fn load(opts: &Options, props: &PropertyStore) -> crate::parser::Config {
+    let mut parser = Parser::new(props);
+    if !parser.parse_file(&opts.init_rc) {
+        fatal("INIT_RC_MISSING", &format!("cannot read {}", opts.init_rc.display()));
+    }
+    for d in &opts.rc_dirs {
+        parser.parse_dir(d);
+    }
+    let config = parser.finish();
+    for d in &config.diagnostics {
+        match d.kind {
+            DiagKind::Syntax => log::error!("init: {d}"),
+            DiagKind::Unsupported => log::warn!("init: {d}"),
+        }
+    }
+    log::info!(
+        "init: parsed {} file(s): {} action(s), {} service(s), {} syntax error(s)",
+        config.files.len(),
+        config.actions.len(),
+        config.services.len(),
+        config.syntax_errors()
+    );
+    config
+}
+
+fn allowed(name: &str, peer: Peer) -> bool {
+    if name.starts_with("init.svc.") {
+        return false;
+    }
+    peer.uid == 0 || !(name.starts_with("ro.") || name.starts_with("ctl.") || name == "sys.powerctl")
+}
+
+fn run(opts: &Options, hooks: Hooks) -> Infallible {
+    if sys::getpid() != 1 {
+        sys::become_subreaper();
+    }
+    let mut props = PropertyStore::new();
+    // Tells bionic clients to use PROP_MSG_SETPROP2.
+    let _ = props.set("ro.property_service.version", "2");
+    let imported = props.import_kernel_params(&opts.proc_root);
+    log::info!("init: second stage: {imported} property(ies) from the kernel command line and bootconfig");
+    let config = load(opts, &props);
+    let signals = SignalWatch::new().unwrap_or_else(|e| fatal("SIGNALFD", &e.to_string()));
+    let server =
+        PropertyServer::bind(&opts.socket).unwrap_or_else(|e| fatal("PROPERTY_SOCKET", &e.to_string()));
+    let layout = Layout {
+        dev: opts.dev.clone(),
+        proc_root: opts.proc_root.clone(),
+    };
+    let mut init = Init::new(config, props, layout, hooks.labeler);
+    let mut platform = RealPlatform::new();
+    init.queue_boot();
+    loop {
+        init.step(&mut platform);
+        if init.is_finished() {
+            if sys::getpid() == 1 {
+                log::error!("INIT_FATAL reason=POWER_FAILED sys.powerctl could not power off");
+            }
+            idle_or_exit(0);
+        }
+        let now = platform.now();
+        let timeout = if init.is_busy() {
+            Some(std::time::Duration::ZERO)
+        } else {
+            init.next_deadline(now).map(|d| d.saturating_sub(now))
+        };
+        let ready = sys::wait_readable(&[signals.fd(), server.fd()], timeout);
+        if ready.first() == Some(&true) {
+            signals.drain();
+        }
+        if ready.get(1) == Some(&true) {
+            server.serve(&mut |req, peer| match req {
+                Request::Set { name, value } => {
+                    let code = if allowed(&name, peer) {
+                        log::debug!("init: property {name}={value} from pid {}", peer.pid);
+                        init.set_property(&name, &value, &mut platform)
+                    } else {
+                        log::warn!("init: pid {} (uid {}) may not set {name}", peer.pid, peer.uid);
+                        PROP_ERROR_PERMISSION_DENIED
+                    };
+                    code.to_ne_bytes().to_vec()
+                }
+                Request::Get { name } => encode_get_reply(init.properties().get(&name)),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(a: &[&str]) -> Vec<OsString> {
+        a.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn args() {
+        let Mode::Run(o) = parse_args(&os(&["init", "second_stage"])).unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.init_rc, PathBuf::from("/system/etc/init/hw/init.rc"));
+        assert_eq!(o.rc_dirs.len(), 2);
+        assert_eq!(o.socket, PathBuf::from("/dev/socket/property_service"));
+        let Mode::Run(o) = parse_args(&os(&[
+            "init", "--init-rc", "/t/init.rc", "--rc-dir", "/t/a", "--dev", "/t/dev", "--proc", "/t/proc",
+        ]))
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.rc_dirs, vec![PathBuf::from("/t/a")]);
+        assert_eq!(o.socket, PathBuf::from("/t/dev/socket/property_service"));
+        assert_eq!(
+            parse_args(&os(&["init", "--verify", "a.rc", "b.rc"])).unwrap(),
+            Mode::Verify(os(&["a.rc", "b.rc"]))
+        );
+        assert!(parse_args(&os(&["init", "--bogus"])).is_err());
+        assert!(parse_args(&os(&["init", "--init-rc"])).is_err());
+    }
+
+    #[test]
+    fn socket_policy() {
+        let root = Peer { uid: 0, pid: 2 };
+        let user = Peer { uid: 1000, pid: 3 };
+        assert!(allowed("ro.cold_boot_done", root));
+        assert!(!allowed("ro.cold_boot_done", user));
+        assert!(!allowed("init.svc.ueventd", root));
+        assert!(!allowed("ctl.start", user));
+        assert!(!allowed("sys.powerctl", user));
+        assert!(allowed("sys.x", user));
+    }
+}

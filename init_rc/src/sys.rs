@@ -1,0 +1,580 @@
+//! The OS layer: the real [`Platform`] (processes, files, mounts, modules, limits, power),
+//! the SIGCHLD signalfd, and the property-service socket. Every system call is behind a
+//! small safe wrapper here; the only `unsafe` is the post-fork setup of a child.
+
+use std::ffi::CString;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::mount::{MntFlags, MsFlags};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, UnixAddr};
+use nix::sys::wait::{WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+use crate::error::RcError;
+use crate::platform::{ExitStatus, MountSpec, Platform, PowerAction, Rlimit, SpawnSpec};
+use crate::prop_proto::{read_request, Request, REQUEST_TIMEOUT};
+use crate::service::SocketKind;
+
+/// The real platform.
+pub(crate) struct RealPlatform {
+    origin: Instant,
+}
+
+impl RealPlatform {
+    pub(crate) fn new() -> RealPlatform {
+        RealPlatform {
+            origin: Instant::now(),
+        }
+    }
+}
+
+fn errno_io(e: Errno) -> io::Error {
+    io::Error::from_raw_os_error(e as i32)
+}
+
+fn env_key(prefix: &str, name: &str) -> String {
+    let mut k = String::from(prefix);
+    k.extend(
+        name.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }),
+    );
+    k
+}
+
+/// Creates, binds (and maybe listens on) a service socket; returns the fd.
+fn create_socket(s: &crate::platform::SocketSpec) -> Result<OwnedFd, RcError> {
+    let path = s.path.display().to_string();
+    let ty = match s.kind {
+        SocketKind::Stream => SockType::Stream,
+        SocketKind::Dgram => SockType::Datagram,
+        SocketKind::Seqpacket => SockType::SeqPacket,
+    };
+    let fd = socket::socket(AddressFamily::Unix, ty, SockFlag::SOCK_CLOEXEC, None)
+        .map_err(|e| RcError::io("socket", &path, errno_io(e)))?;
+    if s.passcred {
+        socket::setsockopt(&fd, sockopt::PassCred, &true)
+            .map_err(|e| RcError::io("SO_PASSCRED", &path, errno_io(e)))?;
+    }
+    if let Some(dir) = s.path.parent() {
+        // Best effort: the directory usually exists already.
+        let _ = std::fs::DirBuilder::new().mode(0o755).recursive(true).create(dir);
+    }
+    match std::fs::remove_file(&s.path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(RcError::io("unlink", &path, e)),
+    }
+    let addr = UnixAddr::new(&s.path).map_err(|e| RcError::io("socket path", &path, errno_io(e)))?;
+    socket::bind(fd.as_raw_fd(), &addr).map_err(|e| RcError::io("bind", &path, errno_io(e)))?;
+    if s.listen && ty != SockType::Datagram {
+        let backlog = socket::Backlog::new(128).map_err(|e| RcError::io("listen", &path, errno_io(e)))?;
+        socket::listen(&fd, backlog).map_err(|e| RcError::io("listen", &path, errno_io(e)))?;
+    }
+    std::os::unix::fs::lchown(&s.path, Some(s.uid), Some(s.gid))
+        .map_err(|e| RcError::io("chown", &path, e))?;
+    std::fs::set_permissions(&s.path, std::fs::Permissions::from_mode(s.perm))
+        .map_err(|e| RcError::io("chmod", &path, e))?;
+    Ok(fd)
+}
+
+fn open_stdio(path: &Path, write: bool) -> Stdio {
+    let f = if write {
+        OpenOptions::new().write(true).open(path)
+    } else {
+        File::open(path)
+    };
+    match f {
+        Ok(f) => Stdio::from(f),
+        Err(e) => {
+            log::warn!("init: cannot open {} for stdio: {e}; using /dev/null", path.display());
+            Stdio::null()
+        }
+    }
+}
+
+/// Everything the child needs after fork, prepared before it (no allocation after fork).
+struct ChildSetup {
+    uid: u32,
+    gid: u32,
+    groups: Vec<libc::gid_t>,
+    seclabel: Option<CString>,
+    keep_fds: Vec<RawFd>,
+}
+
+impl ChildSetup {
+    /// Runs in the child between fork and exec: only async-signal-safe calls.
+    fn apply(&self) -> io::Result<()> {
+        let check = |r: libc::c_int| if r < 0 { Err(io::Error::last_os_error()) } else { Ok(()) };
+        // SAFETY: setsid has no memory effects; failure (already a group leader) is harmless.
+        unsafe { libc::setsid() };
+        for &fd in &self.keep_fds {
+            // SAFETY: fcntl on an fd we own in this process; clears FD_CLOEXEC so it survives exec.
+            check(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) })?;
+        }
+        if let Some(label) = &self.seclabel {
+            // SAFETY: a NUL-terminated constant path; the fd is closed below.
+            let fd = unsafe {
+                libc::open(
+                    c"/proc/self/attr/exec".as_ptr(),
+                    libc::O_WRONLY | libc::O_CLOEXEC,
+                )
+            };
+            check(fd)?;
+            let bytes = label.as_bytes();
+            // SAFETY: writes `bytes.len()` bytes from a live buffer to the fd opened above.
+            let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+            // SAFETY: closes the fd opened above exactly once.
+            unsafe { libc::close(fd) };
+            if n < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        // SAFETY: geteuid/getgid/getuid have no preconditions.
+        let (euid, cur_gid, cur_uid) = unsafe { (libc::geteuid(), libc::getgid(), libc::getuid()) };
+        if euid == 0 {
+            // SAFETY: the pointer and length describe the live `groups` vector.
+            check(unsafe { libc::setgroups(self.groups.len(), self.groups.as_ptr()) })?;
+        }
+        if self.gid != cur_gid {
+            // SAFETY: plain system call with an integer argument.
+            check(unsafe { libc::setgid(self.gid) })?;
+        }
+        if self.uid != cur_uid {
+            // SAFETY: plain system call with an integer argument.
+            check(unsafe { libc::setuid(self.uid) })?;
+        }
+        Ok(())
+    }
+}
+
+impl Platform for RealPlatform {
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    fn spawn(&mut self, spec: &SpawnSpec) -> Result<i32, RcError> {
+        let program = spec.path.display().to_string();
+        let mut keep: Vec<OwnedFd> = Vec::new();
+        let mut env = spec.env.clone();
+        for f in &spec.files {
+            let file = OpenOptions::new()
+                .read(f.read)
+                .write(f.write)
+                .open(&f.path)
+                .map_err(|e| RcError::io("open", f.path.display(), e))?;
+            let fd: OwnedFd = file.into();
+            env.push((env_key("ANDROID_FILE_", &f.path.display().to_string()), fd.as_raw_fd().to_string()));
+            keep.push(fd);
+        }
+        for s in &spec.sockets {
+            let fd = create_socket(s)?;
+            env.push((env_key("ANDROID_SOCKET_", &s.name), fd.as_raw_fd().to_string()));
+            keep.push(fd);
+        }
+        let setup = ChildSetup {
+            uid: spec.uid,
+            gid: spec.gid,
+            groups: spec.groups.clone(),
+            seclabel: spec
+                .seclabel
+                .as_deref()
+                .map(CString::new)
+                .transpose()
+                .map_err(|_| RcError::Invalid(format!("seclabel of {program} contains NUL")))?,
+            keep_fds: keep.iter().map(|f| f.as_raw_fd()).collect(),
+        };
+        let mut cmd = Command::new(&spec.path);
+        if let Some(argv0) = spec.args.first() {
+            cmd.arg0(argv0);
+        }
+        cmd.args(spec.args.iter().skip(1))
+            .env_clear()
+            .envs(env)
+            .stdin(open_stdio(&spec.stdio.stdin, false))
+            .stdout(open_stdio(&spec.stdio.stdout, true))
+            .stderr(open_stdio(&spec.stdio.stdout, true));
+        // SAFETY: `apply` only makes async-signal-safe system calls on data prepared
+        // before the fork; it allocates nothing and touches no locks.
+        unsafe {
+            cmd.pre_exec(move || setup.apply());
+        }
+        let child = cmd.spawn().map_err(|source| RcError::Exec {
+            path: program,
+            source,
+        })?;
+        // The reaper owns waiting; dropping `Child` neither waits nor kills.
+        i32::try_from(child.id()).map_err(|_| RcError::Invalid("pid out of range".into()))
+    }
+
+    fn kill(&mut self, pid: i32, signal: i32) -> Result<(), RcError> {
+        let sig = Signal::try_from(signal).map_err(|e| RcError::io("kill", pid, errno_io(e)))?;
+        match nix::sys::signal::killpg(Pid::from_raw(pid), sig) {
+            Ok(()) => Ok(()),
+            Err(Errno::ESRCH) => nix::sys::signal::kill(Pid::from_raw(pid), sig)
+                .map_err(|e| RcError::io("kill", pid, errno_io(e))),
+            Err(e) => Err(RcError::io("kill", pid, errno_io(e))),
+        }
+    }
+
+    fn reap(&mut self) -> Vec<(i32, ExitStatus)> {
+        let mut out = Vec::new();
+        loop {
+            match nix::sys::wait::waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) => out.push((pid.as_raw(), ExitStatus::Exited(code))),
+                Ok(WaitStatus::Signaled(pid, sig, _)) => {
+                    out.push((pid.as_raw(), ExitStatus::Signaled(sig as i32)))
+                }
+                Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
+                Ok(_) | Err(Errno::EINTR) => continue,
+                Err(e) => {
+                    log::error!("init: waitpid: {e}");
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    fn mkdir(&mut self, path: &Path, mode: u32) -> Result<bool, RcError> {
+        match std::fs::DirBuilder::new().mode(mode).create(path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+                    Ok(false)
+                } else {
+                    Err(RcError::io("mkdir", path.display(), e))
+                }
+            }
+            Err(e) => Err(RcError::io("mkdir", path.display(), e)),
+        }
+    }
+
+    fn chmod(&mut self, path: &Path, mode: u32) -> Result<(), RcError> {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| RcError::io("chmod", path.display(), e))
+    }
+
+    fn chown(&mut self, path: &Path, uid: Option<u32>, gid: Option<u32>) -> Result<(), RcError> {
+        std::os::unix::fs::lchown(path, uid, gid).map_err(|e| RcError::io("chown", path.display(), e))
+    }
+
+    fn symlink(&mut self, target: &Path, link: &Path) -> Result<(), RcError> {
+        std::os::unix::fs::symlink(target, link).map_err(|e| RcError::io("symlink", link.display(), e))
+    }
+
+    fn unlink(&mut self, path: &Path) -> Result<(), RcError> {
+        std::fs::remove_file(path).map_err(|e| RcError::io("rm", path.display(), e))
+    }
+
+    fn rmdir(&mut self, path: &Path) -> Result<(), RcError> {
+        std::fs::remove_dir(path).map_err(|e| RcError::io("rmdir", path.display(), e))
+    }
+
+    fn write_file(&mut self, path: &Path, data: &[u8]) -> Result<(), RcError> {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+            .and_then(|mut f| f.write_all(data))
+            .map_err(|e| RcError::io("write", path.display(), e))
+    }
+
+    fn read_file(&mut self, path: &Path, limit: usize, copy_source: bool) -> Result<Vec<u8>, RcError> {
+        let err = |e| RcError::io("read", path.display(), e);
+        let mut opts = OpenOptions::new();
+        opts.read(true);
+        if copy_source {
+            opts.custom_flags(libc::O_NOFOLLOW);
+        }
+        let f = opts.open(path).map_err(err)?;
+        if copy_source {
+            let mode = f.metadata().map_err(err)?.permissions().mode();
+            if mode & 0o022 != 0 {
+                return Err(RcError::Invalid(format!(
+                    "refusing to copy group- or world-writable {}",
+                    path.display()
+                )));
+            }
+        }
+        let mut data = Vec::new();
+        f.take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
+            .read_to_end(&mut data)
+            .map_err(err)?;
+        if data.len() > limit {
+            return Err(RcError::Invalid(format!("{} is larger than {limit} bytes", path.display())));
+        }
+        Ok(data)
+    }
+
+    fn exists(&mut self, path: &Path) -> bool {
+        path.exists()
+    }
+
+    fn mount(&mut self, m: &MountSpec) -> Result<(), RcError> {
+        nix::mount::mount(
+            Some(m.source.as_str()),
+            &m.target,
+            Some(m.fstype.as_str()),
+            MsFlags::from_bits_truncate(m.flags as libc::c_ulong),
+            m.data.as_deref(),
+        )
+        .map_err(|e| RcError::io("mount", m.target.display(), errno_io(e)))
+    }
+
+    fn umount(&mut self, path: &Path) -> Result<(), RcError> {
+        nix::mount::umount2(path, MntFlags::empty()).map_err(|e| RcError::io("umount", path.display(), errno_io(e)))
+    }
+
+    fn insmod(&mut self, path: &Path, params: &str, force: bool) -> Result<(), RcError> {
+        use nix::kmod::{finit_module, ModuleInitFlags};
+        let f = File::open(path).map_err(|e| RcError::io("insmod", path.display(), e))?;
+        let params = CString::new(params).map_err(|_| RcError::Invalid("module options contain NUL".into()))?;
+        let flags = if force {
+            ModuleInitFlags::MODULE_INIT_IGNORE_MODVERSIONS | ModuleInitFlags::MODULE_INIT_IGNORE_VERMAGIC
+        } else {
+            ModuleInitFlags::empty()
+        };
+        match finit_module(&f, &params, flags) {
+            Ok(()) | Err(Errno::EEXIST) => Ok(()),
+            Err(e) => Err(RcError::io("insmod", path.display(), errno_io(e))),
+        }
+    }
+
+    fn setrlimit(&mut self, resource: Rlimit, cur: u64, max: u64) -> Result<(), RcError> {
+        use nix::sys::resource::Resource as R;
+        let r = match resource.0 {
+            0 => R::RLIMIT_CPU,
+            1 => R::RLIMIT_FSIZE,
+            2 => R::RLIMIT_DATA,
+            3 => R::RLIMIT_STACK,
+            4 => R::RLIMIT_CORE,
+            5 => R::RLIMIT_RSS,
+            6 => R::RLIMIT_NPROC,
+            7 => R::RLIMIT_NOFILE,
+            8 => R::RLIMIT_MEMLOCK,
+            9 => R::RLIMIT_AS,
+            10 => R::RLIMIT_LOCKS,
+            11 => R::RLIMIT_SIGPENDING,
+            12 => R::RLIMIT_MSGQUEUE,
+            13 => R::RLIMIT_NICE,
+            14 => R::RLIMIT_RTPRIO,
+            15 => R::RLIMIT_RTTIME,
+            n => return Err(RcError::Invalid(format!("unknown rlimit resource {n}"))),
+        };
+        nix::sys::resource::setrlimit(r, cur, max)
+            .map_err(|e| RcError::io("setrlimit", resource.0, errno_io(e)))
+    }
+
+    fn set_log_level(&mut self, level: log::LevelFilter) {
+        log::set_max_level(level);
+    }
+
+    fn sync(&mut self) {
+        nix::unistd::sync();
+    }
+
+    fn power(&mut self, action: &PowerAction) -> RcError {
+        use nix::sys::reboot::{reboot, RebootMode};
+        let mode = match action {
+            PowerAction::PowerOff => RebootMode::RB_POWER_OFF,
+            PowerAction::Reboot(_) => RebootMode::RB_AUTOBOOT,
+        };
+        match reboot(mode) {
+            Err(e) => RcError::io("reboot", format!("{mode:?}"), errno_io(e)),
+            Ok(never) => match never {},
+        }
+    }
+}
+
+/// Makes this process a child subreaper (so orphans are reaped when not PID 1).
+pub(crate) fn become_subreaper() {
+    if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
+        log::warn!("init: PR_SET_CHILD_SUBREAPER: {e}");
+    }
+}
+
+/// SIGCHLD delivered through a non-blocking signalfd (the signal is blocked).
+pub(crate) struct SignalWatch {
+    fd: SignalFd,
+}
+
+impl SignalWatch {
+    pub(crate) fn new() -> Result<SignalWatch, RcError> {
+        let mut mask = SigSet::empty();
+        mask.add(Signal::SIGCHLD);
+        mask.thread_block()
+            .map_err(|e| RcError::io("sigprocmask", "SIGCHLD", errno_io(e)))?;
+        let fd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+            .map_err(|e| RcError::io("signalfd", "SIGCHLD", errno_io(e)))?;
+        Ok(SignalWatch { fd })
+    }
+
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// Consumes pending notifications (the reaper then calls `waitpid` until empty).
+    pub(crate) fn drain(&self) {
+        while let Ok(Some(_)) = self.fd.read_signal() {}
+    }
+}
+
+/// Reads with one overall deadline.
+struct DeadlineReader<'a> {
+    stream: &'a UnixStream,
+    deadline: Instant,
+}
+
+impl Read for DeadlineReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        self.stream.set_read_timeout(Some(left))?;
+        (&mut &*self.stream).read(buf)
+    }
+}
+
+/// Who sent a request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer {
+    pub(crate) uid: u32,
+    pub(crate) pid: i32,
+}
+
+/// The listening property-service socket.
+pub(crate) struct PropertyServer {
+    listener: UnixListener,
+}
+
+impl PropertyServer {
+    /// Binds `path` (replacing a stale node), mode 0666, non-blocking.
+    pub(crate) fn bind(path: &Path) -> Result<PropertyServer, RcError> {
+        let shown = path.display().to_string();
+        if let Some(dir) = path.parent() {
+            std::fs::DirBuilder::new()
+                .mode(0o755)
+                .recursive(true)
+                .create(dir)
+                .map_err(|e| RcError::io("mkdir", dir.display(), e))?;
+        }
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(RcError::io("unlink", &shown, e)),
+        }
+        let listener = UnixListener::bind(path).map_err(|e| RcError::io("bind", &shown, e))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
+            .map_err(|e| RcError::io("chmod", &shown, e))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| RcError::io("set non-blocking", &shown, e))?;
+        Ok(PropertyServer { listener })
+    }
+
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.listener.as_fd()
+    }
+
+    /// Accepts every pending connection and answers one request on each with `handle`,
+    /// which returns the reply bytes.
+    pub(crate) fn serve(&self, handle: &mut dyn FnMut(Request, Peer) -> Vec<u8>) {
+        loop {
+            let stream = match self.listener.accept() {
+                Ok((s, _)) => s,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log::error!("init: property service accept: {e}");
+                    return;
+                }
+            };
+            let peer = match socket::getsockopt(&stream, sockopt::PeerCredentials) {
+                Ok(c) => Peer {
+                    uid: c.uid(),
+                    pid: c.pid(),
+                },
+                Err(e) => {
+                    log::error!("init: property service: no peer credentials: {e}");
+                    continue;
+                }
+            };
+            if stream.set_nonblocking(false).is_err() {
+                continue;
+            }
+            let mut reader = DeadlineReader {
+                stream: &stream,
+                deadline: Instant::now() + REQUEST_TIMEOUT,
+            };
+            let reply = match read_request(&mut reader) {
+                Ok(req) => handle(req, peer),
+                Err(e) => {
+                    log::warn!("init: property service: bad request from pid {}: {e}", peer.pid);
+                    e.reply().to_ne_bytes().to_vec()
+                }
+            };
+            send_reply(&stream, &reply);
+        }
+    }
+}
+
+fn send_reply(stream: &UnixStream, reply: &[u8]) {
+    let _ = stream.set_write_timeout(Some(REQUEST_TIMEOUT));
+    let mut off = 0;
+    while let Some(rest) = reply.get(off..).filter(|r| !r.is_empty()) {
+        match socket::send(stream.as_raw_fd(), rest, socket::MsgFlags::MSG_NOSIGNAL) {
+            Ok(0) => return,
+            Ok(n) => off = off.saturating_add(n),
+            Err(Errno::EINTR) => continue,
+            Err(e) => {
+                log::debug!("init: property service reply: {e}");
+                return;
+            }
+        }
+    }
+}
+
+/// Waits until one of `fds` is readable or `timeout` passes; returns readiness per fd.
+pub(crate) fn wait_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> Vec<bool> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut pfds: Vec<PollFd> = fds.iter().map(|fd| PollFd::new(*fd, PollFlags::POLLIN)).collect();
+    let t = match timeout {
+        None => PollTimeout::NONE,
+        Some(d) => PollTimeout::try_from(d.as_millis().saturating_add(u128::from(d.subsec_nanos() % 1_000_000 != 0)))
+            .unwrap_or(PollTimeout::MAX),
+    };
+    match poll(&mut pfds, t) {
+        Ok(_) => pfds
+            .iter()
+            .map(|p| p.revents().is_some_and(|r| !r.is_empty()))
+            .collect(),
+        Err(_) => vec![false; fds.len()],
+    }
+}
+
+/// Pid of this process.
+pub(crate) fn getpid() -> i32 {
+    nix::unistd::getpid().as_raw()
+}
+
+/// Blocks forever (PID 1 must never exit).
+pub(crate) fn sleep_forever() -> ! {
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
