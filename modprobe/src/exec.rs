@@ -1,0 +1,330 @@
+//! Executing a [`Plan`]: loads modules on worker threads, each as soon as everything it
+//! must follow has been dealt with, never the same module twice at once.
+//!
+//! A module is *ready* when all its `deps` and `after` entries are finished. A ready
+//! module whose hard dependency failed (or was skipped) is skipped and names the first
+//! such dependency; the rest of the plan still loads. Ready modules are taken lowest
+//! plan index first, so with one thread the order is exactly the plan order. The report
+//! lists modules in plan order whatever the thread interleaving.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::errno::LoadErrno;
+use crate::loader::ModuleLoader;
+use crate::plan::{Plan, SkipReason};
+
+/// One module that did not load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadFailure {
+    /// Canonical module name (or the requested name, for a name that resolved to nothing).
+    pub module: String,
+    /// The module file (empty for a name that resolved to nothing).
+    pub path: PathBuf,
+    /// The failed step and errno.
+    pub errno: LoadErrno,
+    /// Human-readable description: step, errno name and its meaning.
+    pub message: String,
+    /// True for a module that was only wanted as a soft dependency (best effort: does not
+    /// fail the pass).
+    pub soft: bool,
+}
+
+impl fmt::Display for LoadFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = if self.soft { "soft dependency " } else { "" };
+        if self.path.as_os_str().is_empty() {
+            write!(f, "{kind}{}: {}", self.module, self.message)
+        } else {
+            write!(
+                f,
+                "{kind}{} ({}): {}",
+                self.module,
+                self.path.display(),
+                self.message
+            )
+        }
+    }
+}
+
+/// The outcome of [`execute`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Modules inserted by this pass, in plan order.
+    pub loaded: Vec<String>,
+    /// Modules the kernel already had (`EEXIST`), in plan order.
+    pub already_loaded: Vec<String>,
+    /// Modules that failed (and requested names that matched nothing).
+    pub failed: Vec<LoadFailure>,
+    /// Modules not attempted: blocklisted, depending on a blocklisted module, or
+    /// depending on a module that did not load.
+    pub skipped: Vec<(String, SkipReason)>,
+    /// Requested modules that are built into the kernel.
+    pub builtin: Vec<String>,
+    /// Wall-clock time of the pass.
+    pub elapsed: Duration,
+}
+
+impl LoadReport {
+    /// True unless a module that was not just a soft dependency failed, or a requested
+    /// module depends on a blocklisted one. (A module skipped because a dependency did
+    /// not load is not counted again: that dependency's own failure decides.)
+    pub fn is_success(&self) -> bool {
+        self.failed.iter().all(|f| f.soft)
+            && !self
+                .skipped
+                .iter()
+                .any(|(_, r)| matches!(r, SkipReason::BlocklistedDependency(_)))
+    }
+}
+
+impl fmt::Display for LoadReport {
+    /// One line per failure, then one per skipped module.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for failure in &self.failed {
+            writeln!(f, "failed: {failure}")?;
+        }
+        for (module, reason) in &self.skipped {
+            writeln!(f, "skipped: {module}: {reason}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Outcome {
+    Loaded,
+    AlreadyLoaded,
+    Failed(LoadErrno),
+    Skipped(SkipReason),
+}
+
+impl Outcome {
+    fn ok(&self) -> bool {
+        matches!(self, Outcome::Loaded | Outcome::AlreadyLoaded)
+    }
+}
+
+struct State {
+    /// Unfinished predecessors per module.
+    waiting: Vec<usize>,
+    ready: BinaryHeap<Reverse<usize>>,
+    outcome: Vec<Option<Outcome>>,
+    finished: usize,
+}
+
+struct Shared<'p> {
+    plan: &'p Plan,
+    /// Hard predecessors per module (valid, earlier indices only).
+    deps: Vec<Vec<usize>>,
+    /// Modules waiting for each module.
+    dependents: Vec<Vec<usize>>,
+    /// Hard dependency indices that are invalid (not earlier in the plan), per module.
+    invalid: Vec<Option<usize>>,
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+impl Shared<'_> {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn finish(&self, state: &mut State, index: usize, outcome: Outcome) {
+        if let Some(slot) = state.outcome.get_mut(index) {
+            *slot = Some(outcome);
+        }
+        state.finished += 1;
+        for &next in self
+            .dependents
+            .get(index)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            if let Some(w) = state.waiting.get_mut(next) {
+                *w = w.saturating_sub(1);
+                if *w == 0 {
+                    state.ready.push(Reverse(next));
+                }
+            }
+        }
+        self.wake.notify_all();
+    }
+
+    /// Why `index` must be skipped, if one of its hard dependencies did not load.
+    fn blocked(&self, state: &State, index: usize) -> Option<SkipReason> {
+        if let Some(bad) = self.invalid.get(index).copied().flatten() {
+            return Some(SkipReason::DependencyFailed(format!(
+                "#{bad} (not earlier in the plan)"
+            )));
+        }
+        self.deps.get(index)?.iter().find_map(|&d| {
+            let ok = state
+                .outcome
+                .get(d)
+                .and_then(Option::as_ref)
+                .is_some_and(Outcome::ok);
+            (!ok).then(|| {
+                let name = self.plan.modules.get(d).map_or("?", |m| m.name.as_str());
+                SkipReason::DependencyFailed(name.to_owned())
+            })
+        })
+    }
+
+    fn worker(&self, loader: &dyn ModuleLoader) {
+        let total = self.plan.modules.len();
+        let mut state = self.lock();
+        loop {
+            if state.finished >= total {
+                return;
+            }
+            let Some(Reverse(index)) = state.ready.pop() else {
+                state = self
+                    .wake
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            };
+            if let Some(reason) = self.blocked(&state, index) {
+                self.finish(&mut state, index, Outcome::Skipped(reason));
+                continue;
+            }
+            let Some(module) = self.plan.modules.get(index) else {
+                let reason = SkipReason::DependencyFailed("(no such plan entry)".to_owned());
+                self.finish(&mut state, index, Outcome::Skipped(reason));
+                continue;
+            };
+            drop(state);
+            let outcome = match loader.load(&module.path, &module.params) {
+                Ok(()) => Outcome::Loaded,
+                Err(e) if e.is_already_loaded() => Outcome::AlreadyLoaded,
+                Err(e) => Outcome::Failed(e),
+            };
+            state = self.lock();
+            self.finish(&mut state, index, outcome);
+        }
+    }
+}
+
+/// Loads every module of `plan` with `loader` on up to `threads` threads (0 counts as 1;
+/// the calling thread is one of them).
+///
+/// Modules whose hard dependency did not load are skipped and reported; everything
+/// else still loads. Each plan entry is submitted at most once, and an entry that repeats
+/// an earlier one's name is only started after it (so no module is ever inserted twice
+/// concurrently).
+pub fn execute(plan: &Plan, loader: &dyn ModuleLoader, threads: usize) -> LoadReport {
+    let start = Instant::now();
+    let n = plan.modules.len();
+    let mut deps: Vec<Vec<usize>> = Vec::with_capacity(n);
+    let mut invalid: Vec<Option<usize>> = Vec::with_capacity(n);
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut waiting: Vec<usize> = Vec::with_capacity(n);
+    let mut first_by_name: HashMap<&str, usize> = HashMap::new();
+    for (i, module) in plan.modules.iter().enumerate() {
+        let mut hard: Vec<usize> = Vec::new();
+        let mut bad = None;
+        for &d in &module.deps {
+            if d < i {
+                hard.push(d);
+            } else {
+                bad = Some(d);
+            }
+        }
+        let mut preds: Vec<usize> = hard.clone();
+        preds.extend(module.after.iter().copied().filter(|&a| a < i));
+        if let Some(&first) = first_by_name.get(module.name.as_str()) {
+            preds.push(first);
+        } else {
+            first_by_name.insert(&module.name, i);
+        }
+        preds.sort_unstable();
+        preds.dedup();
+        for &p in &preds {
+            if let Some(list) = dependents.get_mut(p) {
+                list.push(i);
+            }
+        }
+        waiting.push(preds.len());
+        deps.push(hard);
+        invalid.push(bad);
+    }
+    let ready: BinaryHeap<Reverse<usize>> = waiting
+        .iter()
+        .enumerate()
+        .filter(|(_, &w)| w == 0)
+        .map(|(i, _)| Reverse(i))
+        .collect();
+    let shared = Shared {
+        plan,
+        deps,
+        dependents,
+        invalid,
+        state: Mutex::new(State {
+            waiting,
+            ready,
+            outcome: vec![None; n],
+            finished: 0,
+        }),
+        wake: Condvar::new(),
+    };
+
+    let threads = threads.clamp(1, n.max(1));
+    std::thread::scope(|scope| {
+        for _ in 1..threads {
+            let spawned = std::thread::Builder::new()
+                .name("modprobe-worker".into())
+                .spawn_scoped(scope, || shared.worker(loader));
+            if spawned.is_err() {
+                // Fewer threads just means less parallelism; the caller's thread works too.
+                break;
+            }
+        }
+        shared.worker(loader);
+    });
+
+    let state = shared
+        .state
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    let mut report = LoadReport {
+        skipped: plan.skipped.clone(),
+        builtin: plan.builtin.clone(),
+        ..LoadReport::default()
+    };
+    for name in &plan.unresolved {
+        let errno = LoadErrno::not_found();
+        report.failed.push(LoadFailure {
+            module: name.clone(),
+            path: PathBuf::new(),
+            errno,
+            message: errno.to_string(),
+            soft: false,
+        });
+    }
+    for (module, outcome) in plan.modules.iter().zip(state.outcome) {
+        match outcome {
+            Some(Outcome::Loaded) => report.loaded.push(module.name.clone()),
+            Some(Outcome::AlreadyLoaded) => report.already_loaded.push(module.name.clone()),
+            Some(Outcome::Failed(errno)) => report.failed.push(LoadFailure {
+                module: module.name.clone(),
+                path: module.path.clone(),
+                errno,
+                message: errno.to_string(),
+                soft: module.soft,
+            }),
+            Some(Outcome::Skipped(reason)) => report.skipped.push((module.name.clone(), reason)),
+            // Unreachable for a finished pass; reported rather than lost.
+            None => report.skipped.push((
+                module.name.clone(),
+                SkipReason::DependencyFailed("(never became ready)".to_owned()),
+            )),
+        }
+    }
+    report.elapsed = start.elapsed();
+    report
+}

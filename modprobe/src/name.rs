@@ -1,0 +1,93 @@
+//! Module names: the canonical form used as the key everywhere, and kmod's alias
+//! normalisation.
+//!
+//! A canonical name is the file's basename without its `.ko` suffix (or a compressed
+//! `.ko.xz`/`.ko.zst`/`.ko.gz` suffix) with every `-` replaced by `_`, so `snd-hda.ko`,
+//! `kernel/sound/snd_hda.ko` and `snd-hda` all name the same module (AOSP `MakeCanonical`,
+//! kmod `modname_normalize`).
+
+/// Module file suffixes we recognise, longest first.
+const MODULE_SUFFIXES: [&str; 4] = [".ko.zst", ".ko.xz", ".ko.gz", ".ko"];
+
+/// The canonical module name for a path or name: basename, suffix stripped, `-` → `_`.
+///
+/// Returns an empty string if nothing is left (e.g. for `"/"` or `".ko"`); callers treat
+/// an empty canonical name as malformed.
+pub fn canonical_name(name_or_path: &str) -> String {
+    let base = name_or_path.rsplit('/').next().unwrap_or(name_or_path);
+    let stem = MODULE_SUFFIXES
+        .iter()
+        .find_map(|suffix| base.strip_suffix(suffix))
+        .unwrap_or(base);
+    stem.replace('-', "_")
+}
+
+/// True if `path` ends in a compressed module suffix (`.ko.xz`, `.ko.zst`, `.ko.gz`).
+pub fn is_compressed_module(path: &str) -> bool {
+    MODULE_SUFFIXES[..3]
+        .iter()
+        .any(|suffix| path.ends_with(suffix))
+}
+
+/// kmod's `alias_normalize`: `-` becomes `_` except inside `[...]` bracket expressions.
+///
+/// Returns `None` for an unbalanced bracket (kmod rejects such aliases with `EINVAL`).
+pub fn normalize_alias(alias: &str) -> Option<String> {
+    let mut out = String::with_capacity(alias.len());
+    let mut in_bracket = false;
+    for c in alias.chars() {
+        match c {
+            '[' if !in_bracket => {
+                in_bracket = true;
+                out.push(c);
+            }
+            ']' if in_bracket => {
+                in_bracket = false;
+                out.push(c);
+            }
+            ']' => return None,
+            '-' if !in_bracket => out.push('_'),
+            _ => out.push(c),
+        }
+    }
+    if in_bracket {
+        None
+    } else {
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_forms() {
+        assert_eq!(canonical_name("snd-hda.ko"), "snd_hda");
+        assert_eq!(canonical_name("kernel/sound/snd_hda.ko"), "snd_hda");
+        assert_eq!(canonical_name("/lib/modules/x/a-b-c.ko.xz"), "a_b_c");
+        assert_eq!(canonical_name("virtio_blk"), "virtio_blk");
+        assert_eq!(canonical_name("virtio-blk"), "virtio_blk");
+        assert_eq!(canonical_name("foo.ko.zst"), "foo");
+        assert_eq!(canonical_name(".ko"), "");
+        assert_eq!(canonical_name("dir/"), "");
+        assert_eq!(canonical_name(""), "");
+    }
+
+    #[test]
+    fn compressed_suffixes() {
+        assert!(is_compressed_module("a.ko.xz"));
+        assert!(is_compressed_module("a.ko.zst"));
+        assert!(is_compressed_module("a.ko.gz"));
+        assert!(!is_compressed_module("a.ko"));
+    }
+
+    #[test]
+    fn alias_normalisation_keeps_brackets() {
+        assert_eq!(normalize_alias("crypto-md5").as_deref(), Some("crypto_md5"));
+        assert_eq!(normalize_alias("a-[x-z]-b").as_deref(), Some("a_[x-z]_b"));
+        assert_eq!(normalize_alias("a[b"), None);
+        assert_eq!(normalize_alias("a]b"), None);
+        assert_eq!(normalize_alias("").as_deref(), Some(""));
+    }
+}
