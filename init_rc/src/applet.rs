@@ -14,7 +14,10 @@ fn split_socket(args: &[OsString]) -> Result<(PathBuf, Vec<String>), String> {
     let mut it = args.iter().skip(1);
     while let Some(a) = it.next() {
         if a == "--socket" {
-            socket = it.next().map(PathBuf::from).ok_or("--socket needs a path")?;
+            socket = it
+                .next()
+                .map(PathBuf::from)
+                .ok_or("--socket needs a path")?;
         } else {
             rest.push(a.to_str().ok_or("arguments must be UTF-8")?.to_string());
         }
@@ -47,16 +50,18 @@ pub fn setprop_main(args: &[OsString]) -> i32 {
 /// empty line when neither exists, as AOSP's getprop does).
 pub fn getprop_main(args: &[OsString]) -> i32 {
     match split_socket(args) {
-        Ok((socket, rest)) if (1..=2).contains(&rest.len()) => match get_property(&socket, &rest[0]) {
-            Ok(v) => {
-                println!("{}", v.or_else(|| rest.get(1).cloned()).unwrap_or_default());
-                0
+        Ok((socket, rest)) if (1..=2).contains(&rest.len()) => {
+            match get_property(&socket, &rest[0]) {
+                Ok(v) => {
+                    println!("{}", v.or_else(|| rest.get(1).cloned()).unwrap_or_default());
+                    0
+                }
+                Err(e) => {
+                    eprintln!("getprop: {e}");
+                    1
+                }
             }
-            Err(e) => {
-                eprintln!("getprop: {e}");
-                1
-            }
-        },
+        }
         Ok(_) => {
             eprintln!("usage: getprop [--socket PATH] NAME [DEFAULT]");
             2

@@ -98,7 +98,12 @@ const TABLE: &[(&str, Builtin, usize, usize)] = &[
     ("mount", Builtin::Mount, 3, MANY),
     ("restart", Builtin::Restart, 1, 2),
     ("restorecon", Builtin::Restorecon, 1, MANY),
-    ("restorecon_recursive", Builtin::RestoreconRecursive, 1, MANY),
+    (
+        "restorecon_recursive",
+        Builtin::RestoreconRecursive,
+        1,
+        MANY,
+    ),
     ("rm", Builtin::Rm, 1, 1),
     ("rmdir", Builtin::Rmdir, 1, 1),
     ("setprop", Builtin::Setprop, 2, 2),
@@ -199,7 +204,9 @@ pub fn parse_command(args: Vec<String>, line: u32) -> Result<Command, CommandErr
     if matches!(builtin, Builtin::Exec | Builtin::ExecBackground) {
         if let Some(i) = args.iter().position(|a| a == "--") {
             if i + 1 >= args.len() {
-                return Err(CommandError::Syntax(format!("'{kw}' needs a command after --")));
+                return Err(CommandError::Syntax(format!(
+                    "'{kw}' needs a command after --"
+                )));
             }
         }
     }
@@ -220,7 +227,10 @@ mod tests {
 
     #[test]
     fn known_commands_and_counts() {
-        assert_eq!(p("mkdir /a 0755 system system").unwrap().builtin, Builtin::Mkdir);
+        assert_eq!(
+            p("mkdir /a 0755 system system").unwrap().builtin,
+            Builtin::Mkdir
+        );
         assert!(matches!(p("mkdir"), Err(CommandError::Syntax(_))));
         assert!(matches!(p("setprop a"), Err(CommandError::Syntax(_))));
         assert!(matches!(p("setprop a b c"), Err(CommandError::Syntax(_))));
@@ -235,7 +245,12 @@ mod tests {
             p("mount_all /vendor/etc/fstab"),
             Err(CommandError::Unsupported("mount_all".into()))
         );
-        assert_eq!(p("frobnicate"), Err(CommandError::Unsupported("frobnicate".into())));
-        assert!(UNSUPPORTED.iter().all(|k| supported_keywords().all(|s| s != *k)));
+        assert_eq!(
+            p("frobnicate"),
+            Err(CommandError::Unsupported("frobnicate".into()))
+        );
+        assert!(UNSUPPORTED
+            .iter()
+            .all(|k| supported_keywords().all(|s| s != *k)));
     }
 }

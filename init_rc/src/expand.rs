@@ -65,18 +65,33 @@ mod tests {
 
     #[test]
     fn expands() {
-        assert_eq!(expand("/init.${ro.hardware}.rc", &get).unwrap(), "/init.virt.rc");
+        assert_eq!(
+            expand("/init.${ro.hardware}.rc", &get).unwrap(),
+            "/init.virt.rc"
+        );
         assert_eq!(expand("${nope:-0}", &get).unwrap(), "0");
         assert_eq!(expand("${empty:-d}", &get).unwrap(), "d");
         assert_eq!(expand("a$$b", &get).unwrap(), "a$b");
         assert_eq!(expand("plain", &get).unwrap(), "plain");
-        assert_eq!(expand("${ro.hardware}${ro.hardware}", &get).unwrap(), "virtvirt");
+        assert_eq!(
+            expand("${ro.hardware}${ro.hardware}", &get).unwrap(),
+            "virtvirt"
+        );
         assert_eq!(expand("${a:-x:-y}", &get).unwrap(), "x:-y");
     }
 
     #[test]
     fn errors() {
-        for bad in ["${nope}", "${empty}", "${nope:-}", "${", "${}", "$x", "$", "${a"] {
+        for bad in [
+            "${nope}",
+            "${empty}",
+            "${nope:-}",
+            "${",
+            "${}",
+            "$x",
+            "$",
+            "${a",
+        ] {
             assert!(expand(bad, &get).is_err(), "{bad}");
         }
     }

@@ -47,7 +47,10 @@ impl FakePlatform {
     }
 
     pub fn spawn_count(&self, program: &str) -> usize {
-        self.spawned.iter().filter(|(_, s)| s.path == Path::new(program)).count()
+        self.spawned
+            .iter()
+            .filter(|(_, s)| s.path == Path::new(program))
+            .count()
     }
 
     pub fn exit(&mut self, pid: i32, code: i32) {
@@ -108,12 +111,14 @@ impl Platform for FakePlatform {
     }
 
     fn chown(&mut self, path: &Path, uid: Option<u32>, gid: Option<u32>) -> Result<(), RcError> {
-        self.ops.push(format!("chown {} {uid:?} {gid:?}", path.display()));
+        self.ops
+            .push(format!("chown {} {uid:?} {gid:?}", path.display()));
         Ok(())
     }
 
     fn symlink(&mut self, target: &Path, link: &Path) -> Result<(), RcError> {
-        self.ops.push(format!("symlink {} {}", target.display(), link.display()));
+        self.ops
+            .push(format!("symlink {} {}", target.display(), link.display()));
         Ok(())
     }
 
@@ -128,7 +133,11 @@ impl Platform for FakePlatform {
     }
 
     fn write_file(&mut self, path: &Path, data: &[u8]) -> Result<(), RcError> {
-        self.ops.push(format!("write {} {}", path.display(), String::from_utf8_lossy(data)));
+        self.ops.push(format!(
+            "write {} {}",
+            path.display(),
+            String::from_utf8_lossy(data)
+        ));
         self.files.insert(path.to_path_buf(), data.to_vec());
         Ok(())
     }
@@ -162,12 +171,14 @@ impl Platform for FakePlatform {
     }
 
     fn insmod(&mut self, path: &Path, params: &str, force: bool) -> Result<(), RcError> {
-        self.ops.push(format!("insmod {} '{params}' {force}", path.display()));
+        self.ops
+            .push(format!("insmod {} '{params}' {force}", path.display()));
         Ok(())
     }
 
     fn setrlimit(&mut self, resource: Rlimit, cur: u64, max: u64) -> Result<(), RcError> {
-        self.ops.push(format!("setrlimit {} {cur} {max}", resource.0));
+        self.ops
+            .push(format!("setrlimit {} {cur} {max}", resource.0));
         Ok(())
     }
 
@@ -197,7 +208,9 @@ impl Labeler for RecordingLabeler {
     }
 
     fn restorecon(&mut self, path: &Path, recursive: bool) -> Result<(), String> {
-        self.calls.borrow_mut().push((path.to_path_buf(), recursive));
+        self.calls
+            .borrow_mut()
+            .push((path.to_path_buf(), recursive));
         Ok(())
     }
 }

@@ -23,8 +23,8 @@ use crate::expand::expand;
 use crate::ids::resolve_id;
 use crate::parser::{Action, Config};
 use crate::platform::{
-    ExitStatus, FileSpec, Labeler, MountSpec, Platform, PowerAction, Rlimit, SocketSpec,
-    SpawnSpec, StdioSpec,
+    ExitStatus, FileSpec, Labeler, MountSpec, Platform, PowerAction, Rlimit, SocketSpec, SpawnSpec,
+    StdioSpec,
 };
 use crate::prop_proto::{
     PROP_ERROR_HANDLE_CONTROL_MESSAGE, PROP_ERROR_INVALID_NAME, PROP_ERROR_INVALID_VALUE,
@@ -137,7 +137,12 @@ pub struct Init {
 
 impl Init {
     /// Builds the interpreter from parsed config and the initial properties.
-    pub fn new(config: Config, props: PropertyStore, layout: Layout, labeler: Box<dyn Labeler>) -> Init {
+    pub fn new(
+        config: Config,
+        props: PropertyStore,
+        layout: Layout,
+        labeler: Box<dyn Labeler>,
+    ) -> Init {
         let mut onrestart = Vec::new();
         let mut onrestart_of = Vec::new();
         let services: Vec<Service> = config.services.into_iter().map(Service::new).collect();
@@ -201,7 +206,10 @@ impl Init {
 
     /// State of the service `name`.
     pub fn service_state(&self, name: &str) -> Option<&ServiceState> {
-        self.services.iter().find(|s| s.def.name == name).map(|s| &s.state)
+        self.services
+            .iter()
+            .find(|s| s.def.name == name)
+            .map(|s| &s.state)
     }
 
     /// True when a command can run right now (the caller should not sleep).
@@ -300,7 +308,9 @@ impl Init {
                 Ok(())
             }
             "restart" => self.restart_service(i, p),
-            _ => Err(RcError::Invalid(format!("unknown control message ctl.{cmd}"))),
+            _ => Err(RcError::Invalid(format!(
+                "unknown control message ctl.{cmd}"
+            ))),
         };
         match r {
             Ok(()) => PROP_SUCCESS,
@@ -325,7 +335,10 @@ impl Init {
                 return;
             }
         };
-        log::info!("init: powerctl {cmd}{}{arg}", if arg.is_empty() { "" } else { " " });
+        log::info!(
+            "init: powerctl {cmd}{}{arg}",
+            if arg.is_empty() { "" } else { " " }
+        );
         self.queue.clear();
         self.current.clear();
         self.next_cmd = 0;
@@ -433,10 +446,7 @@ impl Init {
 
     /// Runs one command or dispatches one event; false when there is nothing to do.
     fn run_next(&mut self, p: &mut dyn Platform) -> bool {
-        loop {
-            let Some(&r) = self.current.front() else {
-                break;
-            };
+        while let Some(&r) = self.current.front() {
             let Some(action) = self.action(r) else {
                 self.current.pop_front();
                 continue;
@@ -447,7 +457,12 @@ impl Init {
                 continue;
             };
             if self.next_cmd == 0 {
-                log::info!("init: action on={} {}:{}", action.trigger, action.file, action.line);
+                log::info!(
+                    "init: action on={} {}:{}",
+                    action.trigger,
+                    action.file,
+                    action.line
+                );
             }
             let file = action.file.clone();
             self.next_cmd += 1;
@@ -531,7 +546,11 @@ impl Init {
                 if p.exists(path) {
                     true
                 } else if now >= *deadline {
-                    log::error!("init: command '{}' failed: {}", w.text, RcError::Timeout(path.display().to_string()));
+                    log::error!(
+                        "init: command '{}' failed: {}",
+                        w.text,
+                        RcError::Timeout(path.display().to_string())
+                    );
                     true
                 } else {
                     false
@@ -609,7 +628,10 @@ impl Init {
         for i in 0..self.services.len() {
             if matches!(self.services[i].state, ServiceState::Restarting(at) if at <= now) {
                 if let Err(e) = self.start_service(i, p) {
-                    log::error!("init: restart of service {} failed: {e}", self.services[i].def.name);
+                    log::error!(
+                        "init: restart of service {} failed: {e}",
+                        self.services[i].def.name
+                    );
                 }
             }
         }
@@ -651,7 +673,10 @@ impl Init {
         }
         let def = &self.services[i].def;
         let Some(program) = def.args.first() else {
-            return Err(RcError::Invalid(format!("service '{}' has no program", def.name)));
+            return Err(RcError::Invalid(format!(
+                "service '{}' has no program",
+                def.name
+            )));
         };
         let props = &self.props;
         let get = |n: &str| props.get(n).map(String::from);
@@ -670,7 +695,10 @@ impl Init {
             uid: def.uid,
             gid: def.gid,
             groups: def.groups.clone(),
-            seclabel: def.seclabel.clone().filter(|_| self.labeler.selinux_active()),
+            seclabel: def
+                .seclabel
+                .clone()
+                .filter(|_| self.labeler.selinux_active()),
             stdio: self.stdio_for(&def.stdio),
             files: def
                 .files
@@ -771,7 +799,9 @@ impl Init {
         let text = cmd.args.join(" ");
         let (min, max) = arity(cmd.builtin);
         if a.len() < min || a.len() > max {
-            return Err(RcError::Invalid(format!("wrong number of arguments in '{text}'")));
+            return Err(RcError::Invalid(format!(
+                "wrong number of arguments in '{text}'"
+            )));
         }
         let path = |s: &String| PathBuf::from(s);
         match cmd.builtin {
@@ -791,7 +821,11 @@ impl Init {
                     if self.services[i].disabled {
                         self.services[i].start_on_enable = true;
                     } else if let Err(e) = self.start_service(i, p) {
-                        log::error!("init: class_start {}: service {}: {e}", a[0], self.services[i].def.name);
+                        log::error!(
+                            "init: class_start {}: service {}: {e}",
+                            a[0],
+                            self.services[i].def.name
+                        );
                     }
                 }
                 Ok(())
@@ -819,7 +853,11 @@ impl Init {
                 p.write_file(&path(&a[1]), &data)
             }
             Builtin::Domainname | Builtin::Hostname => {
-                let leaf = if cmd.builtin == Builtin::Hostname { "hostname" } else { "domainname" };
+                let leaf = if cmd.builtin == Builtin::Hostname {
+                    "hostname"
+                } else {
+                    "domainname"
+                };
                 let f = self.layout.proc_root.join("sys/kernel").join(leaf);
                 p.write_file(&f, a[0].as_bytes())
             }
@@ -840,7 +878,10 @@ impl Init {
             Builtin::ExecStart => {
                 let i = self.require_service(&a[0])?;
                 if self.services[i].state.pid().is_some() {
-                    return Err(RcError::Invalid(format!("service '{}' is already running", a[0])));
+                    return Err(RcError::Invalid(format!(
+                        "service '{}' is already running",
+                        a[0]
+                    )));
                 }
                 self.services[i].oneshot_run = true;
                 if let Err(e) = self.start_service(i, p) {
@@ -881,7 +922,12 @@ impl Init {
                 let (only_running, name) = match a.as_slice() {
                     [flag, name] if flag == "--only-if-running" => (true, name),
                     [name] => (false, name),
-                    _ => return Err(RcError::Invalid(format!("invalid restart arguments '{}'", a.join(" ")))),
+                    _ => {
+                        return Err(RcError::Invalid(format!(
+                            "invalid restart arguments '{}'",
+                            a.join(" ")
+                        )))
+                    }
                 };
                 let i = self.require_service(name)?;
                 if only_running && self.services[i].state.pid().is_none() {
@@ -903,9 +949,9 @@ impl Init {
                     }
                 }
                 for pth in paths {
-                    self.labeler
-                        .restorecon(&pth, recursive)
-                        .map_err(|e| RcError::Invalid(format!("restorecon {}: {e}", pth.display())))?;
+                    self.labeler.restorecon(&pth, recursive).map_err(|e| {
+                        RcError::Invalid(format!("restorecon {}: {e}", pth.display()))
+                    })?;
                 }
                 Ok(())
             }
@@ -959,7 +1005,13 @@ impl Init {
         }
     }
 
-    fn exec(&mut self, a: &[String], foreground: bool, text: &str, p: &mut dyn Platform) -> Result<(), RcError> {
+    fn exec(
+        &mut self,
+        a: &[String],
+        foreground: bool,
+        text: &str,
+        p: &mut dyn Platform,
+    ) -> Result<(), RcError> {
         let (pre, argv) = match a.iter().position(|x| x == "--") {
             Some(i) => (&a[..i], &a[i + 1..]),
             None => (&a[..0], a),
@@ -972,8 +1024,16 @@ impl Init {
             .filter(|s| *s != "-")
             .filter(|_| self.labeler.selinux_active())
             .cloned();
-        let uid = pre.get(1).map(|u| id_arg("user", u)).transpose()?.unwrap_or(0);
-        let gid = pre.get(2).map(|g| id_arg("group", g)).transpose()?.unwrap_or(0);
+        let uid = pre
+            .get(1)
+            .map(|u| id_arg("user", u))
+            .transpose()?
+            .unwrap_or(0);
+        let gid = pre
+            .get(2)
+            .map(|g| id_arg("group", g))
+            .transpose()?
+            .unwrap_or(0);
         let groups = pre
             .iter()
             .skip(3)
@@ -1015,7 +1075,10 @@ impl Init {
             log::debug!("init: mkdir {}: '{opt}' not acted on", a[0]);
         }
         if positional.len() > 3 {
-            return Err(RcError::Invalid(format!("too many mkdir arguments for {}", a[0])));
+            return Err(RcError::Invalid(format!(
+                "too many mkdir arguments for {}",
+                a[0]
+            )));
         }
         let mode = match positional.first() {
             Some(m) => mode_arg(m)?,
@@ -1062,25 +1125,25 @@ fn seconds_arg(s: &str) -> Result<Duration, RcError> {
         .ok_or_else(|| RcError::Invalid(format!("invalid timeout '{s}'")))
 }
 
-const MOUNT_FLAGS: &[(&str, u64)] = &[
+const MOUNT_FLAGS: &[(&str, libc::c_ulong)] = &[
     ("defaults", 0),
     ("rw", 0),
-    ("ro", libc::MS_RDONLY as u64),
-    ("remount", libc::MS_REMOUNT as u64),
-    ("noatime", libc::MS_NOATIME as u64),
-    ("nodiratime", libc::MS_NODIRATIME as u64),
-    ("relatime", libc::MS_RELATIME as u64),
-    ("nosuid", libc::MS_NOSUID as u64),
-    ("nodev", libc::MS_NODEV as u64),
-    ("noexec", libc::MS_NOEXEC as u64),
-    ("sync", libc::MS_SYNCHRONOUS as u64),
-    ("dirsync", libc::MS_DIRSYNC as u64),
-    ("bind", libc::MS_BIND as u64),
-    ("rec", libc::MS_REC as u64),
-    ("unbindable", libc::MS_UNBINDABLE as u64),
-    ("private", libc::MS_PRIVATE as u64),
-    ("slave", libc::MS_SLAVE as u64),
-    ("shared", libc::MS_SHARED as u64),
+    ("ro", libc::MS_RDONLY),
+    ("remount", libc::MS_REMOUNT),
+    ("noatime", libc::MS_NOATIME),
+    ("nodiratime", libc::MS_NODIRATIME),
+    ("relatime", libc::MS_RELATIME),
+    ("nosuid", libc::MS_NOSUID),
+    ("nodev", libc::MS_NODEV),
+    ("noexec", libc::MS_NOEXEC),
+    ("sync", libc::MS_SYNCHRONOUS),
+    ("dirsync", libc::MS_DIRSYNC),
+    ("bind", libc::MS_BIND),
+    ("rec", libc::MS_REC),
+    ("unbindable", libc::MS_UNBINDABLE),
+    ("private", libc::MS_PRIVATE),
+    ("slave", libc::MS_SLAVE),
+    ("shared", libc::MS_SHARED),
 ];
 
 /// `mount <type> <device> <dir> [flag…] [options]`: the last word that is not a flag is
@@ -1090,7 +1153,7 @@ fn mount(a: &[String], p: &mut dyn Platform) -> Result<(), RcError> {
     if source.starts_with("loop@") {
         return Err(RcError::Invalid("loop@ mounts are not supported".into()));
     }
-    let mut flags = 0u64;
+    let mut flags: libc::c_ulong = 0;
     let mut data = None;
     let rest = &a[3..];
     for (i, w) in rest.iter().enumerate() {
@@ -1098,7 +1161,9 @@ fn mount(a: &[String], p: &mut dyn Platform) -> Result<(), RcError> {
             flags |= f;
         } else if w == "wait" {
             if !p.exists(Path::new(source)) {
-                return Err(RcError::Invalid(format!("mount: device {source} not present")));
+                return Err(RcError::Invalid(format!(
+                    "mount: device {source} not present"
+                )));
             }
         } else if i + 1 == rest.len() {
             data = Some(w.clone());
@@ -1116,8 +1181,22 @@ fn mount(a: &[String], p: &mut dyn Platform) -> Result<(), RcError> {
 }
 
 const RLIMITS: &[&str] = &[
-    "cpu", "fsize", "data", "stack", "core", "rss", "nproc", "nofile", "memlock", "as", "locks",
-    "sigpending", "msgqueue", "nice", "rtprio", "rttime",
+    "cpu",
+    "fsize",
+    "data",
+    "stack",
+    "core",
+    "rss",
+    "nproc",
+    "nofile",
+    "memlock",
+    "as",
+    "locks",
+    "sigpending",
+    "msgqueue",
+    "nice",
+    "rtprio",
+    "rttime",
 ];
 
 /// `cpu`, `RLIM_CPU`, `RLIMIT_CPU` or the number.
@@ -1128,7 +1207,9 @@ fn rlimit_resource(s: &str) -> Result<Rlimit, RcError> {
         .or_else(|| lower.strip_prefix("rlim_"))
         .unwrap_or(&lower);
     if let Some(i) = RLIMITS.iter().position(|r| *r == name) {
-        return u32::try_from(i).map(Rlimit).map_err(|_| RcError::Invalid(s.into()));
+        return u32::try_from(i)
+            .map(Rlimit)
+            .map_err(|_| RcError::Invalid(s.into()));
     }
     match s.parse::<u32>() {
         Ok(n) if (n as usize) < RLIMITS.len() => Ok(Rlimit(n)),

@@ -1,0 +1,626 @@
+//! Interpreter tests with the fake platform and fake clock: boot order, triggers, waits,
+//! services, restarts, powerctl.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::fake::{FakePlatform, RecordingLabeler};
+use crate::interp::{Init, Layout};
+use crate::parser::Parser;
+use crate::platform::{ExitStatus, NoLabeler, PowerAction};
+use crate::prop_proto::{
+    PROP_ERROR_HANDLE_CONTROL_MESSAGE, PROP_ERROR_READ_ONLY_PROPERTY, PROP_SUCCESS,
+};
+use crate::property::PropertyStore;
+use crate::service::ServiceState;
+
+fn init_with(rc: &str, props: PropertyStore, labeler: Box<dyn crate::platform::Labeler>) -> Init {
+    let mut p = Parser::new(&props);
+    p.parse_data("test.rc", rc.as_bytes());
+    let config = p.finish();
+    assert_eq!(config.syntax_errors(), 0, "{:#?}", config.diagnostics);
+    let mut init = Init::new(config, props, Layout::default(), labeler);
+    init.queue_boot();
+    init
+}
+
+fn boot(rc: &str) -> (Init, FakePlatform) {
+    (
+        init_with(rc, PropertyStore::new(), Box::new(NoLabeler)),
+        FakePlatform::new(),
+    )
+}
+
+/// What every real init.rc has: `late-init` triggers `boot`.
+const LATE_INIT: &str = "on late-init\n    trigger boot\n";
+
+/// Steps until nothing can run without an outside event.
+fn settle(init: &mut Init, p: &mut FakePlatform) {
+    for _ in 0..1000 {
+        init.step(p);
+        if !init.is_busy() && p.exits.is_empty() {
+            return;
+        }
+    }
+    panic!("interpreter did not settle");
+}
+
+fn advance(init: &mut Init, p: &mut FakePlatform, by: Duration) {
+    p.now += by;
+    settle(init, p);
+}
+
+fn trace(p: &FakePlatform) -> Vec<String> {
+    p.writes_to("/trace")
+}
+
+const BOOT_RC: &str = "\
+on early-init
+    write /trace early-init
+on init
+    write /trace init
+on late-init
+    write /trace late-init
+    trigger early-fs
+    trigger fs
+    trigger post-fs
+    trigger late-fs
+    trigger post-fs-data
+    trigger early-boot
+    trigger boot
+on early-fs
+    write /trace early-fs
+on fs
+    write /trace fs
+on post-fs
+    write /trace post-fs
+on late-fs
+    write /trace late-fs
+on post-fs-data
+    write /trace post-fs-data
+on early-boot
+    write /trace early-boot
+on boot
+    write /trace boot
+on boot
+    write /trace boot-2
+on property:sys.x=1
+    write /trace prop-x
+on init
+    write /trace init-2
+    setprop sys.x 1
+";
+
+#[test]
+fn boot_order_and_property_triggers_after_boot() {
+    let (mut init, mut p) = boot(BOOT_RC);
+    settle(&mut init, &mut p);
+    assert_eq!(
+        trace(&p),
+        [
+            "early-init",
+            "init",
+            "init-2",
+            "late-init",
+            "early-fs",
+            "fs",
+            "post-fs",
+            "late-fs",
+            "post-fs-data",
+            "early-boot",
+            "boot",
+            "boot-2",
+            "prop-x"
+        ]
+    );
+    // Once armed, a change fires the trigger again.
+    assert_eq!(init.set_property("sys.x", "2", &mut p), PROP_SUCCESS);
+    assert_eq!(init.set_property("sys.x", "1", &mut p), PROP_SUCCESS);
+    settle(&mut init, &mut p);
+    assert_eq!(trace(&p).last().map(String::as_str), Some("prop-x"));
+    assert_eq!(trace(&p).len(), 14);
+}
+
+#[test]
+fn charger_mode_skips_late_init() {
+    let mut props = PropertyStore::new();
+    props.set("ro.bootmode", "charger").unwrap();
+    let mut init = init_with(
+        "on late-init\n  write /trace late\non charger\n  write /trace charger\n",
+        props,
+        Box::new(NoLabeler),
+    );
+    let mut p = FakePlatform::new();
+    settle(&mut init, &mut p);
+    assert_eq!(trace(&p), ["charger"]);
+}
+
+#[test]
+fn event_and_property_conditions() {
+    let mut props = PropertyStore::new();
+    props.set("ro.boot.debuggable", "1").unwrap();
+    props.set("ro.empty", "").unwrap();
+    let rc = "\
+on boot && property:ro.boot.debuggable=1
+    write /trace debuggable
+on boot && property:ro.boot.debuggable=0
+    write /trace not-debuggable
+on boot && property:ro.boot.debuggable=*
+    write /trace any-debuggable
+on boot && property:ro.empty=*
+    write /trace empty-star
+on property:a=1 && property:b=*
+    write /trace a-and-b
+on property:c=*
+    write /trace c-any
+on boot
+    trigger done
+";
+    let mut init = init_with(&format!("{LATE_INIT}{rc}"), props, Box::new(NoLabeler));
+    let mut p = FakePlatform::new();
+    settle(&mut init, &mut p);
+    assert_eq!(trace(&p), ["debuggable", "any-debuggable"]);
+    init.set_property("a", "1", &mut p);
+    settle(&mut init, &mut p);
+    assert_eq!(trace(&p).len(), 2, "b not set yet");
+    init.set_property("b", "x", &mut p);
+    settle(&mut init, &mut p);
+    assert_eq!(trace(&p).last().unwrap(), "a-and-b");
+    init.set_property("c", "", &mut p);
+    settle(&mut init, &mut p);
+    assert_eq!(trace(&p).last().unwrap(), "c-any");
+}
+
+#[test]
+fn ro_write_once_and_expansion() {
+    let rc = "\
+on init
+    setprop ro.a first
+    setprop ro.a second
+    write /trace ${ro.a}
+    write /trace ${ro.missing:-fallback}
+    write /trace ${ro.missing}
+    write /trace after
+";
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
+    settle(&mut init, &mut p);
+    assert_eq!(init.properties().get("ro.a"), Some("first"));
+    // The failing expansion skips that command only.
+    assert_eq!(trace(&p), ["first", "fallback", "after"]);
+    assert_eq!(
+        init.set_property("ro.a", "x", &mut p),
+        PROP_ERROR_READ_ONLY_PROPERTY
+    );
+}
+
+#[test]
+fn wait_for_prop_yields_and_property_sets_are_served() {
+    let rc = "\
+service ueventd /system/bin/ueventd
+    class core
+    critical
+    seclabel u:r:ueventd:s0
+on early-init
+    start ueventd
+    wait_for_prop ro.cold_boot_done true
+    write /trace coldboot-done
+on init
+    write /trace init
+";
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
+    settle(&mut init, &mut p);
+    assert!(trace(&p).is_empty(), "blocked on wait_for_prop");
+    assert!(matches!(
+        init.service_state("ueventd"),
+        Some(ServiceState::Running(_))
+    ));
+    assert_eq!(init.properties().get("init.svc.ueventd"), Some("running"));
+    // seclabel is recorded but not applied without SELinux.
+    assert_eq!(p.spawned[0].1.seclabel, None);
+    // ueventd sets an unrelated property, then the awaited one.
+    assert_eq!(init.set_property("sys.other", "1", &mut p), PROP_SUCCESS);
+    settle(&mut init, &mut p);
+    assert!(trace(&p).is_empty());
+    init.set_property("ro.cold_boot_done", "true", &mut p);
+    settle(&mut init, &mut p);
+    assert_eq!(trace(&p), ["coldboot-done", "init"]);
+}
+
+#[test]
+fn exec_waits_and_missing_program_is_an_error_not_a_hang() {
+    let rc = "\
+on init
+    exec - system system readproc -- /bin/tool --flag ${ro.boot.x:-d}
+    write /trace after-exec
+    exec -- /missing/program
+    write /trace after-missing
+    exec_background -- /bin/bg
+    write /trace after-bg
+";
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
+    p.missing.insert(PathBuf::from("/missing/program"));
+    settle(&mut init, &mut p);
+    assert!(trace(&p).is_empty());
+    let (pid, spec) = p.spawned[0].clone();
+    assert_eq!(spec.args, ["/bin/tool", "--flag", "d"]);
+    assert_eq!(
+        (spec.uid, spec.gid, spec.groups.clone()),
+        (1000, 1000, vec![3009])
+    );
+    assert_eq!(spec.stdio.stdout, PathBuf::from("/dev/console"));
+    assert_eq!(spec.stdio.stdin, PathBuf::from("/dev/null"));
+    assert!(!init.is_finished() && !init.is_busy());
+    p.exit(pid, 3);
+    settle(&mut init, &mut p);
+    assert_eq!(trace(&p), ["after-exec", "after-missing", "after-bg"]);
+    assert_eq!(p.spawn_count("/bin/bg"), 1);
+}
+
+#[test]
+fn exec_without_separator_and_exec_start() {
+    let rc = "\
+service once /bin/once
+    oneshot
+    disabled
+service forever /bin/forever
+    disabled
+on init
+    exec /bin/direct arg
+    exec_start forever
+    write /trace after-exec-start
+";
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
+    settle(&mut init, &mut p);
+    let pid = p.pid_of("/bin/direct").unwrap();
+    assert_eq!(p.spawned[0].1.args, ["/bin/direct", "arg"]);
+    p.exit(pid, 0);
+    settle(&mut init, &mut p);
+    let fpid = p.pid_of("/bin/forever").unwrap();
+    assert!(trace(&p).is_empty());
+    p.exit(fpid, 0);
+    settle(&mut init, &mut p);
+    assert_eq!(trace(&p), ["after-exec-start"]);
+    // exec_start runs the service as oneshot: no restart.
+    advance(&mut init, &mut p, Duration::from_secs(60));
+    assert_eq!(p.spawn_count("/bin/forever"), 1);
+    assert_eq!(init.service_state("forever"), Some(&ServiceState::Stopped));
+}
+
+#[test]
+fn service_restart_backoff() {
+    let rc = "service d /bin/d\n    class main\non boot\n    class_start main\n";
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
+    p.now = Duration::from_secs(100);
+    settle(&mut init, &mut p);
+    let pid = p.pid_of("/bin/d").unwrap();
+    p.now = Duration::from_secs(101);
+    p.exit(pid, 1);
+    settle(&mut init, &mut p);
+    assert_eq!(init.properties().get("init.svc.d"), Some("restarting"));
+    assert_eq!(init.next_deadline(p.now), Some(Duration::from_secs(105)));
+    advance(&mut init, &mut p, Duration::from_millis(3999));
+    assert_eq!(p.spawn_count("/bin/d"), 1);
+    advance(&mut init, &mut p, Duration::from_millis(1));
+    assert_eq!(p.spawn_count("/bin/d"), 2);
+    assert_eq!(init.properties().get("init.svc.d"), Some("running"));
+    // Second crash in the window: 10 s from the start.
+    let pid = p.pid_of("/bin/d").unwrap();
+    p.exit(pid, ExitStatus::Signaled(11).code());
+    settle(&mut init, &mut p);
+    assert_eq!(init.next_deadline(p.now), Some(Duration::from_secs(115)));
+    advance(&mut init, &mut p, Duration::from_secs(10));
+    assert_eq!(p.spawn_count("/bin/d"), 3);
+    // Third: 20 s.
+    let pid = p.pid_of("/bin/d").unwrap();
+    p.exit(pid, 1);
+    settle(&mut init, &mut p);
+    assert_eq!(
+        init.next_deadline(p.now),
+        Some(p.now + Duration::from_secs(20))
+    );
+}
+
+#[test]
+fn oneshot_disabled_enable_and_classes() {
+    let rc = "\
+service one /bin/one
+    class core
+    oneshot
+service lazy /bin/lazy
+    class core
+    disabled
+service other /bin/other
+    class late
+on boot
+    class_start core
+on property:sys.go=1
+    enable lazy
+on property:sys.stop=1
+    class_stop core
+on property:sys.again=1
+    class_start core
+";
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
+    settle(&mut init, &mut p);
+    assert_eq!(p.spawn_count("/bin/one"), 1);
+    assert_eq!(p.spawn_count("/bin/lazy"), 0);
+    assert_eq!(p.spawn_count("/bin/other"), 0);
+    let pid = p.pid_of("/bin/one").unwrap();
+    p.exit(pid, 0);
+    advance(&mut init, &mut p, Duration::from_secs(30));
+    assert_eq!(p.spawn_count("/bin/one"), 1, "oneshot is not restarted");
+    assert_eq!(init.properties().get("init.svc.one"), Some("stopped"));
+    init.set_property("sys.go", "1", &mut p);
+    settle(&mut init, &mut p);
+    assert_eq!(
+        p.spawn_count("/bin/lazy"),
+        1,
+        "enable starts a service class_start skipped"
+    );
+    init.set_property("sys.stop", "1", &mut p);
+    settle(&mut init, &mut p);
+    let lazy = p.pid_of("/bin/lazy").unwrap();
+    assert!(p.killed.contains(&(lazy, libc::SIGKILL)));
+    assert_eq!(init.service_state("lazy"), Some(&ServiceState::Stopped));
+    advance(&mut init, &mut p, Duration::from_secs(30));
+    assert_eq!(
+        p.spawn_count("/bin/lazy"),
+        1,
+        "stopped services stay stopped"
+    );
+    // class_stop disabled them; the finished oneshot is disabled too.
+    init.set_property("sys.again", "1", &mut p);
+    settle(&mut init, &mut p);
+    assert_eq!(p.spawn_count("/bin/lazy"), 1);
+    assert_eq!(p.spawn_count("/bin/one"), 1);
+}
+
+#[test]
+fn start_stop_restart_and_control_messages() {
+    let rc = "service s /bin/s\n    disabled\n    onrestart write /trace onrestart\n";
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
+    settle(&mut init, &mut p);
+    assert_eq!(init.set_property("ctl.start", "s", &mut p), PROP_SUCCESS);
+    settle(&mut init, &mut p);
+    assert_eq!(p.spawn_count("/bin/s"), 1);
+    assert_eq!(
+        init.properties().get("ctl.start"),
+        None,
+        "ctl.* is not stored"
+    );
+    assert_eq!(init.set_property("ctl.restart", "s", &mut p), PROP_SUCCESS);
+    settle(&mut init, &mut p);
+    assert_eq!(
+        p.spawn_count("/bin/s"),
+        2,
+        "restart starts again once reaped"
+    );
+    assert_eq!(init.set_property("ctl.stop", "s", &mut p), PROP_SUCCESS);
+    settle(&mut init, &mut p);
+    assert_eq!(init.properties().get("init.svc.s"), Some("stopped"));
+    assert_eq!(
+        init.set_property("ctl.start", "nope", &mut p),
+        PROP_ERROR_HANDLE_CONTROL_MESSAGE
+    );
+    assert_eq!(
+        init.set_property("ctl.frob", "s", &mut p),
+        PROP_ERROR_HANDLE_CONTROL_MESSAGE
+    );
+    // A crash (not a stop) runs onrestart.
+    init.set_property("ctl.start", "s", &mut p);
+    settle(&mut init, &mut p);
+    let pid = p.pid_of("/bin/s").unwrap();
+    p.exit(pid, 1);
+    settle(&mut init, &mut p);
+    assert_eq!(trace(&p), ["onrestart"]);
+}
+
+#[test]
+fn service_stdio_env_sockets_and_seclabel() {
+    let rc = "\
+service k /bin/k arg ${ro.boot.v:-none}
+    stdio_to_kmsg
+    setenv A b
+    socket sock stream 0660 system system
+    file /dev/kmsg w
+    seclabel u:r:k:s0
+    user system
+service c /bin/c
+    console hvc0
+on init
+    export GLOBAL 1
+    start k
+    start c
+";
+    let labeler = RecordingLabeler::default();
+    let mut init = init_with(rc, PropertyStore::new(), Box::new(labeler));
+    let mut p = FakePlatform::new();
+    settle(&mut init, &mut p);
+    let k = &p.spawned[0].1;
+    assert_eq!(k.args, ["/bin/k", "arg", "none"]);
+    assert_eq!(k.stdio.stdout, PathBuf::from("/dev/kmsg"));
+    assert_eq!(k.stdio.stdin, PathBuf::from("/dev/null"));
+    assert!(k.env.contains(&("A".into(), "b".into())));
+    assert!(k.env.contains(&("GLOBAL".into(), "1".into())));
+    assert!(k.env.iter().any(|(n, _)| n == "PATH"));
+    assert_eq!(k.sockets[0].path, PathBuf::from("/dev/socket/sock"));
+    assert_eq!((k.sockets[0].perm, k.sockets[0].uid), (0o660, 1000));
+    assert_eq!(k.files[0].path, PathBuf::from("/dev/kmsg"));
+    assert_eq!(
+        k.seclabel.as_deref(),
+        Some("u:r:k:s0"),
+        "applied when SELinux is active"
+    );
+    assert_eq!(k.uid, 1000);
+    let c = &p.spawned[1].1;
+    assert_eq!(c.stdio.stdin, PathBuf::from("/dev/hvc0"));
+    assert_eq!(c.stdio.stdout, PathBuf::from("/dev/hvc0"));
+}
+
+#[test]
+fn filesystem_builtins() {
+    let rc = "\
+on init
+    mkdir /data/misc 01771 system misc
+    mkdir /plain
+    mkdir /data/x 0700 root root encryption=Require key=per_boot_ref
+    chmod 0444 /f
+    chown system log /f
+    chown root /g
+    symlink /system/bin /bin
+    rm /dev/.booting
+    rmdir /d
+    write /proc/sys/kernel/sysrq 0
+    copy /src /dst
+    mount tmpfs tmpfs /data noatime nosuid nodev rw size=128M
+    mount rootfs rootfs / remount bind ro nodev
+    mount tracefs tracefs /sys/kernel/tracing gid=3012
+    mount ext4 /dev/block/vda /x wait ro
+    mount ext4 loop@/f /y
+    umount /data
+    insmod -f /lib/m.ko a=1 b=2
+    insmod /lib/n.ko
+    setrlimit nice 40 40
+    setrlimit nofile unlimited -1
+    hostname localhost
+    loglevel 6
+    restorecon /data
+    restorecon_recursive /mnt
+    restorecon --recursive --skip-ce /data
+";
+    let labeler = RecordingLabeler::default();
+    let calls = labeler.calls.clone();
+    let mut init = init_with(rc, PropertyStore::new(), Box::new(labeler));
+    let mut p = FakePlatform::new();
+    p.files.insert(PathBuf::from("/src"), b"data".to_vec());
+    settle(&mut init, &mut p);
+    let ops = p.ops.join("\n");
+    for want in [
+        "mkdir /data/misc 1771\nchmod /data/misc 1771\nchown /data/misc Some(1000) Some(9998)",
+        "mkdir /plain 755\nchmod /plain 755\nmkdir /data/x 700",
+        "chmod /f 444\nchown /f Some(1000) Some(1007)\nchown /g Some(0) None",
+        "symlink /system/bin /bin\nrm /dev/.booting\nrmdir /d\nwrite /proc/sys/kernel/sysrq 0",
+        "write /dst data",
+        "mount tmpfs tmpfs /data 0x406 Some(\"size=128M\")",
+        "mount rootfs rootfs / 0x1025 None",
+        "mount tracefs tracefs /sys/kernel/tracing 0x0 Some(\"gid=3012\")",
+        "umount /data\ninsmod /lib/m.ko 'a=1 b=2' true\ninsmod /lib/n.ko '' false",
+        "setrlimit 13 40 40\nsetrlimit 7 18446744073709551615 18446744073709551615",
+        "write /proc/sys/kernel/hostname localhost",
+    ] {
+        assert!(ops.contains(want), "missing:\n{want}\nin:\n{ops}");
+    }
+    assert!(
+        !ops.contains("/dev/block/vda"),
+        "mount ... wait needs the device"
+    );
+    assert!(!ops.contains("loop@"));
+    assert_eq!(p.log_level, Some(log::LevelFilter::Info));
+    let calls = calls.borrow();
+    // mkdir labels the directories it creates (SELinux active), then the restorecons.
+    assert!(calls.contains(&(PathBuf::from("/data/misc"), false)));
+    assert!(calls.ends_with(&[
+        (PathBuf::from("/data"), false),
+        (PathBuf::from("/mnt"), true),
+        (PathBuf::from("/data"), true)
+    ]));
+}
+
+#[test]
+fn wait_for_file_with_timeout() {
+    let rc = "\
+on init
+    wait /dev/block/vda 0.5
+    write /trace after-vda
+    wait /dev/present
+    write /trace after-present
+    wait /dev/later
+    write /trace after-later
+";
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
+    p.existing.insert(PathBuf::from("/dev/present"));
+    settle(&mut init, &mut p);
+    assert!(trace(&p).is_empty());
+    assert_eq!(init.next_deadline(p.now), Some(Duration::from_millis(10)));
+    advance(&mut init, &mut p, Duration::from_millis(499));
+    assert!(trace(&p).is_empty());
+    advance(&mut init, &mut p, Duration::from_millis(1));
+    assert_eq!(trace(&p), ["after-vda", "after-present"]);
+    advance(&mut init, &mut p, Duration::from_secs(1));
+    p.existing.insert(PathBuf::from("/dev/later"));
+    advance(&mut init, &mut p, Duration::from_millis(10));
+    assert_eq!(trace(&p), ["after-vda", "after-present", "after-later"]);
+}
+
+#[test]
+fn powerctl_shutdown_stops_services_then_powers_off() {
+    let rc = "\
+service a /bin/a
+    class core
+service b /bin/b
+    class core
+on boot
+    class_start core
+on shutdown
+    write /trace shutdown-action
+on property:sys.late=1
+    write /trace should-not-run
+";
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
+    settle(&mut init, &mut p);
+    let (a, b) = (p.pid_of("/bin/a").unwrap(), p.pid_of("/bin/b").unwrap());
+    p.stubborn.insert(b);
+    init.set_property("sys.late", "1", &mut p);
+    init.set_property("sys.powerctl", "shutdown", &mut p);
+    settle(&mut init, &mut p);
+    assert_eq!(
+        trace(&p),
+        ["shutdown-action"],
+        "queue cleared, shutdown trigger ran"
+    );
+    assert!(p.killed.contains(&(a, libc::SIGTERM)) && p.killed.contains(&(b, libc::SIGTERM)));
+    assert_eq!(init.service_state("a"), Some(&ServiceState::Stopped));
+    assert!(p.powered.is_none(), "b ignores SIGTERM");
+    advance(&mut init, &mut p, Duration::from_secs(5));
+    assert!(p.killed.contains(&(b, libc::SIGKILL)));
+    assert!(p.synced);
+    assert_eq!(p.powered, Some(PowerAction::PowerOff));
+    assert!(init.is_finished());
+    // Nothing restarts after shutdown.
+    advance(&mut init, &mut p, Duration::from_secs(60));
+    assert_eq!(p.spawn_count("/bin/a"), 1);
+}
+
+#[test]
+fn powerctl_reboot_and_invalid() {
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}on boot\n    setprop sys.powerctl bogus\n    setprop sys.powerctl reboot,recovery\n"));
+    settle(&mut init, &mut p);
+    assert_eq!(p.powered, Some(PowerAction::Reboot("recovery".into())));
+}
+
+#[test]
+fn actions_run_in_file_order_and_trigger_only_queues() {
+    let rc = "\
+on boot
+    write /trace a
+    trigger x
+    write /trace b
+on x
+    write /trace x
+on boot
+    write /trace c
+";
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
+    settle(&mut init, &mut p);
+    assert_eq!(trace(&p), ["a", "b", "c", "x"]);
+}
+
+#[test]
+fn orphans_and_unknown_services() {
+    let (mut init, mut p) = boot(&format!(
+        "{LATE_INIT}on boot\n    start nosuch\n    write /trace after\n"
+    ));
+    p.exit(4242, 0);
+    settle(&mut init, &mut p);
+    assert_eq!(trace(&p), ["after"]);
+}

@@ -49,6 +49,7 @@
 //! command's output is visible); services get `/dev/null` unless `stdio_to_kmsg` or
 //! `console` say otherwise.
 
+pub mod applet;
 pub mod command;
 pub mod error;
 pub mod expand;
@@ -64,7 +65,6 @@ mod sys;
 pub mod tokenizer;
 pub mod trigger;
 pub mod verify;
-pub mod applet;
 
 #[cfg(test)]
 mod fake;

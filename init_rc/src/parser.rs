@@ -162,11 +162,17 @@ impl<'a> Parser<'a> {
 
     fn parse_file_at_depth(&mut self, path: &Path, depth: usize) -> bool {
         if self.config.files.len() >= MAX_RC_FILES {
-            log::error!("init: not parsing {}: more than {MAX_RC_FILES} rc files", path.display());
+            log::error!(
+                "init: not parsing {}: more than {MAX_RC_FILES} rc files",
+                path.display()
+            );
             return false;
         }
         if !self.seen.insert(path.to_path_buf()) {
-            log::warn!("init: {} already parsed, not parsing it again", path.display());
+            log::warn!(
+                "init: {} already parsed, not parsing it again",
+                path.display()
+            );
             return true;
         }
         let data = match read_rc(path) {
@@ -180,7 +186,11 @@ impl<'a> Parser<'a> {
         let imports = self.parse_data(&name, &data);
         for (line, target) in imports {
             if depth + 1 > MAX_IMPORT_DEPTH {
-                self.syntax(&name, line, format!("imports nested deeper than {MAX_IMPORT_DEPTH}"));
+                self.syntax(
+                    &name,
+                    line,
+                    format!("imports nested deeper than {MAX_IMPORT_DEPTH}"),
+                );
                 continue;
             }
             let p = PathBuf::from(&target);
@@ -199,6 +209,7 @@ impl<'a> Parser<'a> {
     /// followed or not, depending on the mode).
     pub fn parse_data(&mut self, file: &str, data: &[u8]) -> Vec<(u32, String)> {
         self.config.files.push(file.to_string());
+        let first_diag = self.config.diagnostics.len();
         let (lines, errors) = tokenize(data);
         for e in errors {
             self.syntax(file, e.line, e.message);
@@ -235,7 +246,11 @@ impl<'a> Parser<'a> {
                         } else {
                             match expand(&l.args[1], &|n| self.props.get(n).map(String::from)) {
                                 Ok(p) => imports.push((l.line, p)),
-                                Err(e) => self.syntax(file, l.line, format!("could not expand import: {e}")),
+                                Err(e) => self.syntax(
+                                    file,
+                                    l.line,
+                                    format!("could not expand import: {e}"),
+                                ),
                             }
                         }
                         Section::Import
@@ -246,7 +261,9 @@ impl<'a> Parser<'a> {
             match &mut section {
                 Section::Action(a) => match parse_command(l.args, l.line) {
                     Ok(c) => a.commands.push(c),
-                    Err(CommandError::Unsupported(k)) => self.unsupported(file, l.line, "command", k),
+                    Err(CommandError::Unsupported(k)) => {
+                        self.unsupported(file, l.line, "command", k)
+                    }
                     Err(CommandError::Syntax(m)) => self.syntax(file, l.line, m),
                 },
                 Section::Service(s) => match s.apply_option(l.args, l.line) {
@@ -254,9 +271,7 @@ impl<'a> Parser<'a> {
                     Err(OptionError::Unsupported(k)) => self.unsupported(file, l.line, "option", k),
                     Err(OptionError::Syntax(m)) => self.syntax(file, l.line, m),
                 },
-                Section::Import => {
-                    self.syntax(file, l.line, "unexpected line after import".into())
-                }
+                Section::Import => self.syntax(file, l.line, "unexpected line after import".into()),
                 Section::None => {
                     self.syntax(file, l.line, format!("invalid section keyword '{kw}'"))
                 }
@@ -264,6 +279,9 @@ impl<'a> Parser<'a> {
             }
         }
         self.end_section(section);
+        if let Some(d) = self.config.diagnostics.get_mut(first_diag..) {
+            d.sort_by_key(|d| d.line);
+        }
         if self.follow_imports {
             imports
         } else {
@@ -399,8 +417,10 @@ mod tests {
         assert_eq!(c.services.len(), 1);
         assert_eq!(c.services[0].args, vec!["/bin/a"]);
         assert!(msgs[8].contains("unexpected line after import"));
-        assert!(msgs.iter().any(|m| m.contains("duplicate definition of service 'a'")));
-        assert_eq!(c.diagnostics[6].kind, DiagKind::Unsupported);
+        assert!(msgs
+            .iter()
+            .any(|m| m.contains("duplicate definition of service 'a'")));
+        assert_eq!(c.diagnostics[5].kind, DiagKind::Unsupported);
     }
 
     #[test]
@@ -423,12 +443,20 @@ mod tests {
             ),
         )
         .unwrap();
-        std::fs::write(root.join("init.virt.rc"), "on early-init\n  setprop from hw\n").unwrap();
+        std::fs::write(
+            root.join("init.virt.rc"),
+            "on early-init\n  setprop from hw\n",
+        )
+        .unwrap();
         std::fs::create_dir(root.join("dir")).unwrap();
         std::fs::write(root.join("dir/b.rc"), "on early-init\n  setprop from b\n").unwrap();
         std::fs::write(root.join("dir/a.txt"), "on early-init\n  setprop from a\n").unwrap();
         std::fs::create_dir(root.join("dir/sub")).unwrap();
-        std::fs::write(root.join("dir/sub/c.rc"), "on early-init\n  setprop from c\n").unwrap();
+        std::fs::write(
+            root.join("dir/sub/c.rc"),
+            "on early-init\n  setprop from c\n",
+        )
+        .unwrap();
         std::fs::create_dir(root.join("etc")).unwrap();
         std::fs::write(root.join("etc/z.rc"), "on early-init\n  setprop from z\n").unwrap();
         std::fs::write(root.join("etc/y.rc"), "on early-init\n  setprop from y\n").unwrap();
@@ -441,7 +469,11 @@ mod tests {
         p.parse_dir(&root.join("missing"));
         assert!(!p.parse_file(&root.join("missing.rc")));
         let c = p.finish();
-        let order: Vec<&str> = c.actions.iter().map(|a| a.commands[0].args[2].as_str()).collect();
+        let order: Vec<&str> = c
+            .actions
+            .iter()
+            .map(|a| a.commands[0].args[2].as_str())
+            .collect();
         // Imports are parsed after the file naming them; a directory import takes every
         // regular file (not only *.rc), not recursively; directories take *.rc sorted.
         assert_eq!(order, vec!["main", "hw", "a", "b", "y", "z"]);

@@ -106,7 +106,7 @@ pub struct MountSpec {
     /// Filesystem type.
     pub fstype: String,
     /// `MS_*` flags.
-    pub flags: u64,
+    pub flags: libc::c_ulong,
     /// Filesystem options, if any.
     pub data: Option<String>,
 }
@@ -151,7 +151,12 @@ pub trait Platform {
     fn write_file(&mut self, path: &Path, data: &[u8]) -> Result<(), RcError>;
     /// Reads at most `limit` bytes of `path`. With `copy_source`, refuses symlinks and
     /// group/world-writable files (AOSP's `copy` rules).
-    fn read_file(&mut self, path: &Path, limit: usize, copy_source: bool) -> Result<Vec<u8>, RcError>;
+    fn read_file(
+        &mut self,
+        path: &Path,
+        limit: usize,
+        copy_source: bool,
+    ) -> Result<Vec<u8>, RcError>;
     /// True if `path` exists.
     fn exists(&mut self, path: &Path) -> bool;
     /// `mount(2)`.

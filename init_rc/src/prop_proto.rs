@@ -192,9 +192,10 @@ fn connect(socket: &Path) -> Result<UnixStream, RcError> {
 fn exchange(socket: &Path, msg: &[u8]) -> Result<(UnixStream, u32), RcError> {
     let mut s = connect(socket)?;
     let path = socket.display().to_string();
-    s.write_all(msg).map_err(|e| RcError::io("write to", &path, e))?;
-    let code = read_u32(&mut s)
-        .ok_or_else(|| RcError::Protocol(format!("no reply from {path}")))?;
+    s.write_all(msg)
+        .map_err(|e| RcError::io("write to", &path, e))?;
+    let code =
+        read_u32(&mut s).ok_or_else(|| RcError::Protocol(format!("no reply from {path}")))?;
     Ok((s, code))
 }
 
@@ -252,24 +253,39 @@ mod tests {
 
     #[test]
     fn malformed() {
-        assert_eq!(read_request(&mut Cursor::new(vec![1u8, 0])), Err(RequestError::ReadCmd));
+        assert_eq!(
+            read_request(&mut Cursor::new(vec![1u8, 0])),
+            Err(RequestError::ReadCmd)
+        );
         assert_eq!(
             read_request(&mut Cursor::new(1u32.to_ne_bytes().to_vec())),
             Err(RequestError::InvalidCmd(1))
         );
         let mut m = encode_set("name", "value").unwrap();
         m.truncate(m.len() - 1);
-        assert!(matches!(read_request(&mut Cursor::new(m)), Err(RequestError::ReadData(_))));
+        assert!(matches!(
+            read_request(&mut Cursor::new(m)),
+            Err(RequestError::ReadData(_))
+        ));
         let mut huge = PROP_MSG_SETPROP2.to_ne_bytes().to_vec();
         huge.extend_from_slice(&0x1_0000u32.to_ne_bytes());
-        assert!(matches!(read_request(&mut Cursor::new(huge)), Err(RequestError::ReadData(_))));
+        assert!(matches!(
+            read_request(&mut Cursor::new(huge)),
+            Err(RequestError::ReadData(_))
+        ));
         let mut max = PROP_MSG_SETPROP2.to_ne_bytes().to_vec();
         max.extend_from_slice(&u32::MAX.to_ne_bytes());
-        assert!(matches!(read_request(&mut Cursor::new(max)), Err(RequestError::ReadData(_))));
+        assert!(matches!(
+            read_request(&mut Cursor::new(max)),
+            Err(RequestError::ReadData(_))
+        ));
         let mut bad_utf8 = PROP_MSG_GETPROP.to_ne_bytes().to_vec();
         bad_utf8.extend_from_slice(&2u32.to_ne_bytes());
         bad_utf8.extend_from_slice(&[0xff, 0xfe]);
-        assert!(matches!(read_request(&mut Cursor::new(bad_utf8)), Err(RequestError::ReadData(_))));
+        assert!(matches!(
+            read_request(&mut Cursor::new(bad_utf8)),
+            Err(RequestError::ReadData(_))
+        ));
         assert_eq!(RequestError::ReadCmd.reply(), PROP_ERROR_READ_CMD);
         assert!(encode_set(&"x".repeat(MAX_WIRE_STRING + 1), "v").is_err());
     }
@@ -279,6 +295,9 @@ mod tests {
         let r = encode_get_reply(Some("v"));
         assert_eq!(&r[..4], &0u32.to_ne_bytes());
         assert_eq!(&r[4..8], &1u32.to_ne_bytes());
-        assert_eq!(encode_get_reply(None), PROP_ERROR_NOT_FOUND.to_ne_bytes().to_vec());
+        assert_eq!(
+            encode_get_reply(None),
+            PROP_ERROR_NOT_FOUND.to_ne_bytes().to_vec()
+        );
     }
 }

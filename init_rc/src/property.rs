@@ -202,10 +202,16 @@ mod tests {
         p.set("sys.x", "1").unwrap();
         p.set("sys.x", "2").unwrap();
         assert_eq!(p.get("sys.x"), Some("2"));
-        assert_eq!(p.set("sys.y", &"v".repeat(92)), Err(PropError::InvalidValue));
+        assert_eq!(
+            p.set("sys.y", &"v".repeat(92)),
+            Err(PropError::InvalidValue)
+        );
         p.set("sys.y", &"v".repeat(91)).unwrap();
         p.set("ro.long", &"v".repeat(500)).unwrap();
-        assert_eq!(p.set("ro.huge", &"v".repeat(MAX_RO_VALUE_LEN + 1)), Err(PropError::InvalidValue));
+        assert_eq!(
+            p.set("ro.huge", &"v".repeat(MAX_RO_VALUE_LEN + 1)),
+            Err(PropError::InvalidValue)
+        );
         assert_eq!(p.set("bad..name", "1"), Err(PropError::InvalidName));
     }
 

@@ -26,7 +26,6 @@
 //! When not running as PID 1 (tests), init makes itself a child subreaper and, once the
 //! power action has been attempted, exits with status 0 instead of idling.
 
-use std::convert::Infallible;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -102,9 +101,9 @@ pub fn parse_args(args: &[OsString]) -> Result<Mode, String> {
     }))
 }
 
-/// The second stage. Never returns: on a fatal error it logs `INIT_FATAL reason=…`,
-/// syncs and powers off.
-pub fn second_stage_main(args: &[OsString], hooks: Hooks) -> Infallible {
+/// The second stage. Never returns (`!` coerces to `Infallible` for callers that want
+/// that type): on a fatal error it logs `INIT_FATAL reason=…`, syncs and powers off.
+pub fn second_stage_main(args: &[OsString], hooks: Hooks) -> ! {
     let opts = match parse_args(args) {
         Ok(Mode::Run(o)) => o,
         Ok(Mode::Verify(files)) => std::process::exit(crate::verify::verify_main(&files)),
@@ -134,7 +133,10 @@ fn idle_or_exit(code: i32) -> ! {
 fn load(opts: &Options, props: &PropertyStore) -> crate::parser::Config {
     let mut parser = Parser::new(props);
     if !parser.parse_file(&opts.init_rc) {
-        fatal("INIT_RC_MISSING", &format!("cannot read {}", opts.init_rc.display()));
+        fatal(
+            "INIT_RC_MISSING",
+            &format!("cannot read {}", opts.init_rc.display()),
+        );
     }
     for d in &opts.rc_dirs {
         parser.parse_dir(d);
@@ -160,10 +162,11 @@ fn allowed(name: &str, peer: Peer) -> bool {
     if name.starts_with("init.svc.") {
         return false;
     }
-    peer.uid == 0 || !(name.starts_with("ro.") || name.starts_with("ctl.") || name == "sys.powerctl")
+    peer.uid == 0
+        || !(name.starts_with("ro.") || name.starts_with("ctl.") || name == "sys.powerctl")
 }
 
-fn run(opts: &Options, hooks: Hooks) -> Infallible {
+fn run(opts: &Options, hooks: Hooks) -> ! {
     if sys::getpid() != 1 {
         sys::become_subreaper();
     }
@@ -171,11 +174,13 @@ fn run(opts: &Options, hooks: Hooks) -> Infallible {
     // Tells bionic clients to use PROP_MSG_SETPROP2.
     let _ = props.set("ro.property_service.version", "2");
     let imported = props.import_kernel_params(&opts.proc_root);
-    log::info!("init: second stage: {imported} property(ies) from the kernel command line and bootconfig");
+    log::info!(
+        "init: second stage: {imported} property(ies) from the kernel command line and bootconfig"
+    );
     let config = load(opts, &props);
     let signals = SignalWatch::new().unwrap_or_else(|e| fatal("SIGNALFD", &e.to_string()));
-    let server =
-        PropertyServer::bind(&opts.socket).unwrap_or_else(|e| fatal("PROPERTY_SOCKET", &e.to_string()));
+    let server = PropertyServer::bind(&opts.socket)
+        .unwrap_or_else(|e| fatal("PROPERTY_SOCKET", &e.to_string()));
     let layout = Layout {
         dev: opts.dev.clone(),
         proc_root: opts.proc_root.clone(),
@@ -208,7 +213,11 @@ fn run(opts: &Options, hooks: Hooks) -> Infallible {
                         log::debug!("init: property {name}={value} from pid {}", peer.pid);
                         init.set_property(&name, &value, &mut platform)
                     } else {
-                        log::warn!("init: pid {} (uid {}) may not set {name}", peer.pid, peer.uid);
+                        log::warn!(
+                            "init: pid {} (uid {}) may not set {name}",
+                            peer.pid,
+                            peer.uid
+                        );
                         PROP_ERROR_PERMISSION_DENIED
                     };
                     code.to_ne_bytes().to_vec()
@@ -236,7 +245,15 @@ mod tests {
         assert_eq!(o.rc_dirs.len(), 2);
         assert_eq!(o.socket, PathBuf::from("/dev/socket/property_service"));
         let Mode::Run(o) = parse_args(&os(&[
-            "init", "--init-rc", "/t/init.rc", "--rc-dir", "/t/a", "--dev", "/t/dev", "--proc", "/t/proc",
+            "init",
+            "--init-rc",
+            "/t/init.rc",
+            "--rc-dir",
+            "/t/a",
+            "--dev",
+            "/t/dev",
+            "--proc",
+            "/t/proc",
         ]))
         .unwrap() else {
             panic!()

@@ -326,7 +326,10 @@ impl ServiceDef {
                     return syn("'stdio_to_kmsg' and 'console' are mutually exclusive".into());
                 }
                 let tty = a.first().map(|t| t.trim_start_matches("/dev/").to_string());
-                if tty.as_deref().is_some_and(|t| t.is_empty() || t.contains('/')) {
+                if tty
+                    .as_deref()
+                    .is_some_and(|t| t.is_empty() || t.contains('/'))
+                {
                     return syn(format!("invalid console '{}'", a[0]));
                 }
                 self.stdio = StdioOption::Console(tty);
@@ -337,7 +340,9 @@ impl ServiceDef {
                     "r" => (true, false),
                     "w" => (false, true),
                     "rw" => (true, true),
-                    other => return syn(format!("file type must be 'r', 'w' or 'rw', not '{other}'")),
+                    other => {
+                        return syn(format!("file type must be 'r', 'w' or 'rw', not '{other}'"))
+                    }
                 };
                 if !a[0].starts_with('/') {
                     return syn(format!("file path must be absolute: '{}'", a[0]));
@@ -361,9 +366,12 @@ impl ServiceDef {
             }
             "restart_period" => {
                 count(1, 1)?;
-                let secs: u64 = a[0]
-                    .parse()
-                    .map_err(|_| OptionError::Syntax(format!("restart_period must be a number of seconds, not '{}'", a[0])))?;
+                let secs: u64 = a[0].parse().map_err(|_| {
+                    OptionError::Syntax(format!(
+                        "restart_period must be a number of seconds, not '{}'",
+                        a[0]
+                    ))
+                })?;
                 self.restart_period = Duration::from_secs(secs.min(86400 * 365));
             }
             "critical" => {
@@ -374,9 +382,9 @@ impl ServiceDef {
                 };
                 for arg in a {
                     if let Some(w) = arg.strip_prefix("window=") {
-                        c.window_mins = w
-                            .parse()
-                            .map_err(|_| OptionError::Syntax(format!("invalid crash window '{w}'")))?;
+                        c.window_mins = w.parse().map_err(|_| {
+                            OptionError::Syntax(format!("invalid crash window '{w}'"))
+                        })?;
                     } else if let Some(t) = arg.strip_prefix("target=") {
                         c.target = t.to_string();
                     } else {
@@ -394,7 +402,8 @@ impl ServiceDef {
             }
             "socket" => {
                 count(3, 6)?;
-                self.sockets.push(parse_socket(a).map_err(OptionError::Syntax)?);
+                self.sockets
+                    .push(parse_socket(a).map_err(OptionError::Syntax)?);
             }
             "shutdown" => {
                 count(1, 1)?;
@@ -407,7 +416,9 @@ impl ServiceDef {
                 count(1, usize::MAX)?;
                 match parse_command(a.to_vec(), line) {
                     Ok(c) => self.onrestart.push(c),
-                    Err(CommandError::Unsupported(k)) => return Err(OptionError::Unsupported(format!("onrestart {k}"))),
+                    Err(CommandError::Unsupported(k)) => {
+                        return Err(OptionError::Unsupported(format!("onrestart {k}")))
+                    }
                     Err(CommandError::Syntax(m)) => return syn(m),
                 }
             }
@@ -427,7 +438,11 @@ fn parse_socket(a: &[String]) -> Result<SocketOption, String> {
         "stream" => SocketKind::Stream,
         "dgram" => SocketKind::Dgram,
         "seqpacket" => SocketKind::Seqpacket,
-        other => return Err(format!("socket type must be 'dgram', 'stream' or 'seqpacket', not '{other}'")),
+        other => {
+            return Err(format!(
+                "socket type must be 'dgram', 'stream' or 'seqpacket', not '{other}'"
+            ))
+        }
     };
     let (mut passcred, mut listen) = (false, false);
     for p in parts {
@@ -628,10 +643,14 @@ mod tests {
             "shutdown critical",
             "onrestart restart other",
         ] {
-            d.apply_option(v(o), 2).unwrap_or_else(|e| panic!("{o}: {e:?}"));
+            d.apply_option(v(o), 2)
+                .unwrap_or_else(|e| panic!("{o}: {e:?}"));
         }
         assert_eq!(d.classes, vec!["core", "main"]);
-        assert_eq!((d.uid, d.gid, d.groups.clone()), (2000, 2000, vec![1007, 3009]));
+        assert_eq!(
+            (d.uid, d.gid, d.groups.clone()),
+            (2000, 2000, vec![1007, 3009])
+        );
         assert!(d.oneshot && d.disabled && d.shutdown_critical);
         assert_eq!(d.stdio, StdioOption::Console(None));
         assert_eq!(d.restart_period, Duration::from_secs(10));
@@ -673,18 +692,27 @@ mod tests {
             );
         }
         d.apply_option(v("stdio_to_kmsg"), 2).unwrap();
-        assert!(matches!(d.apply_option(v("console"), 2), Err(OptionError::Syntax(_))));
+        assert!(matches!(
+            d.apply_option(v("console"), 2),
+            Err(OptionError::Syntax(_))
+        ));
     }
 
     #[test]
     fn backoff_policy() {
         let p = Duration::from_secs(5);
-        assert_eq!(restart_delay(p, 1, Duration::from_secs(1)), Duration::from_secs(4));
+        assert_eq!(
+            restart_delay(p, 1, Duration::from_secs(1)),
+            Duration::from_secs(4)
+        );
         assert_eq!(restart_delay(p, 1, Duration::from_secs(9)), Duration::ZERO);
         assert_eq!(restart_delay(p, 2, Duration::ZERO), Duration::from_secs(10));
         assert_eq!(restart_delay(p, 3, Duration::ZERO), Duration::from_secs(20));
         assert_eq!(restart_delay(p, 5, Duration::ZERO), Duration::from_secs(60));
-        assert_eq!(restart_delay(p, 1000, Duration::ZERO), Duration::from_secs(60));
+        assert_eq!(
+            restart_delay(p, 1000, Duration::ZERO),
+            Duration::from_secs(60)
+        );
         let long = Duration::from_secs(3600);
         assert_eq!(restart_delay(long, 4, Duration::ZERO), long);
     }
@@ -713,10 +741,16 @@ mod tests {
             AfterExit::RestartIn(Duration::from_secs(4))
         );
         s.state = ServiceState::Stopping(13);
-        assert_eq!(s.exited(Duration::from_secs(1002), false), AfterExit::Stopped);
+        assert_eq!(
+            s.exited(Duration::from_secs(1002), false),
+            AfterExit::Stopped
+        );
         s.def.oneshot = true;
         s.state = ServiceState::Running(14);
-        assert_eq!(s.exited(Duration::from_secs(1003), false), AfterExit::Stopped);
+        assert_eq!(
+            s.exited(Duration::from_secs(1003), false),
+            AfterExit::Stopped
+        );
         assert!(s.disabled);
     }
 }

@@ -68,17 +68,22 @@ fn create_socket(s: &crate::platform::SocketSpec) -> Result<OwnedFd, RcError> {
     }
     if let Some(dir) = s.path.parent() {
         // Best effort: the directory usually exists already.
-        let _ = std::fs::DirBuilder::new().mode(0o755).recursive(true).create(dir);
+        let _ = std::fs::DirBuilder::new()
+            .mode(0o755)
+            .recursive(true)
+            .create(dir);
     }
     match std::fs::remove_file(&s.path) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(RcError::io("unlink", &path, e)),
     }
-    let addr = UnixAddr::new(&s.path).map_err(|e| RcError::io("socket path", &path, errno_io(e)))?;
+    let addr =
+        UnixAddr::new(&s.path).map_err(|e| RcError::io("socket path", &path, errno_io(e)))?;
     socket::bind(fd.as_raw_fd(), &addr).map_err(|e| RcError::io("bind", &path, errno_io(e)))?;
     if s.listen && ty != SockType::Datagram {
-        let backlog = socket::Backlog::new(128).map_err(|e| RcError::io("listen", &path, errno_io(e)))?;
+        let backlog =
+            socket::Backlog::new(128).map_err(|e| RcError::io("listen", &path, errno_io(e)))?;
         socket::listen(&fd, backlog).map_err(|e| RcError::io("listen", &path, errno_io(e)))?;
     }
     std::os::unix::fs::lchown(&s.path, Some(s.uid), Some(s.gid))
@@ -97,7 +102,10 @@ fn open_stdio(path: &Path, write: bool) -> Stdio {
     match f {
         Ok(f) => Stdio::from(f),
         Err(e) => {
-            log::warn!("init: cannot open {} for stdio: {e}; using /dev/null", path.display());
+            log::warn!(
+                "init: cannot open {} for stdio: {e}; using /dev/null",
+                path.display()
+            );
             Stdio::null()
         }
     }
@@ -115,7 +123,13 @@ struct ChildSetup {
 impl ChildSetup {
     /// Runs in the child between fork and exec: only async-signal-safe calls.
     fn apply(&self) -> io::Result<()> {
-        let check = |r: libc::c_int| if r < 0 { Err(io::Error::last_os_error()) } else { Ok(()) };
+        let check = |r: libc::c_int| {
+            if r < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(())
+            }
+        };
         // SAFETY: setsid has no memory effects; failure (already a group leader) is harmless.
         unsafe { libc::setsid() };
         for &fd in &self.keep_fds {
@@ -174,12 +188,18 @@ impl Platform for RealPlatform {
                 .open(&f.path)
                 .map_err(|e| RcError::io("open", f.path.display(), e))?;
             let fd: OwnedFd = file.into();
-            env.push((env_key("ANDROID_FILE_", &f.path.display().to_string()), fd.as_raw_fd().to_string()));
+            env.push((
+                env_key("ANDROID_FILE_", &f.path.display().to_string()),
+                fd.as_raw_fd().to_string(),
+            ));
             keep.push(fd);
         }
         for s in &spec.sockets {
             let fd = create_socket(s)?;
-            env.push((env_key("ANDROID_SOCKET_", &s.name), fd.as_raw_fd().to_string()));
+            env.push((
+                env_key("ANDROID_SOCKET_", &s.name),
+                fd.as_raw_fd().to_string(),
+            ));
             keep.push(fd);
         }
         let setup = ChildSetup {
@@ -231,7 +251,9 @@ impl Platform for RealPlatform {
         let mut out = Vec::new();
         loop {
             match nix::sys::wait::waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(pid, code)) => out.push((pid.as_raw(), ExitStatus::Exited(code))),
+                Ok(WaitStatus::Exited(pid, code)) => {
+                    out.push((pid.as_raw(), ExitStatus::Exited(code)))
+                }
                 Ok(WaitStatus::Signaled(pid, sig, _)) => {
                     out.push((pid.as_raw(), ExitStatus::Signaled(sig as i32)))
                 }
@@ -266,11 +288,13 @@ impl Platform for RealPlatform {
     }
 
     fn chown(&mut self, path: &Path, uid: Option<u32>, gid: Option<u32>) -> Result<(), RcError> {
-        std::os::unix::fs::lchown(path, uid, gid).map_err(|e| RcError::io("chown", path.display(), e))
+        std::os::unix::fs::lchown(path, uid, gid)
+            .map_err(|e| RcError::io("chown", path.display(), e))
     }
 
     fn symlink(&mut self, target: &Path, link: &Path) -> Result<(), RcError> {
-        std::os::unix::fs::symlink(target, link).map_err(|e| RcError::io("symlink", link.display(), e))
+        std::os::unix::fs::symlink(target, link)
+            .map_err(|e| RcError::io("symlink", link.display(), e))
     }
 
     fn unlink(&mut self, path: &Path) -> Result<(), RcError> {
@@ -293,7 +317,12 @@ impl Platform for RealPlatform {
             .map_err(|e| RcError::io("write", path.display(), e))
     }
 
-    fn read_file(&mut self, path: &Path, limit: usize, copy_source: bool) -> Result<Vec<u8>, RcError> {
+    fn read_file(
+        &mut self,
+        path: &Path,
+        limit: usize,
+        copy_source: bool,
+    ) -> Result<Vec<u8>, RcError> {
         let err = |e| RcError::io("read", path.display(), e);
         let mut opts = OpenOptions::new();
         opts.read(true);
@@ -315,7 +344,10 @@ impl Platform for RealPlatform {
             .read_to_end(&mut data)
             .map_err(err)?;
         if data.len() > limit {
-            return Err(RcError::Invalid(format!("{} is larger than {limit} bytes", path.display())));
+            return Err(RcError::Invalid(format!(
+                "{} is larger than {limit} bytes",
+                path.display()
+            )));
         }
         Ok(data)
     }
@@ -329,22 +361,25 @@ impl Platform for RealPlatform {
             Some(m.source.as_str()),
             &m.target,
             Some(m.fstype.as_str()),
-            MsFlags::from_bits_truncate(m.flags as libc::c_ulong),
+            MsFlags::from_bits_truncate(m.flags),
             m.data.as_deref(),
         )
         .map_err(|e| RcError::io("mount", m.target.display(), errno_io(e)))
     }
 
     fn umount(&mut self, path: &Path) -> Result<(), RcError> {
-        nix::mount::umount2(path, MntFlags::empty()).map_err(|e| RcError::io("umount", path.display(), errno_io(e)))
+        nix::mount::umount2(path, MntFlags::empty())
+            .map_err(|e| RcError::io("umount", path.display(), errno_io(e)))
     }
 
     fn insmod(&mut self, path: &Path, params: &str, force: bool) -> Result<(), RcError> {
         use nix::kmod::{finit_module, ModuleInitFlags};
         let f = File::open(path).map_err(|e| RcError::io("insmod", path.display(), e))?;
-        let params = CString::new(params).map_err(|_| RcError::Invalid("module options contain NUL".into()))?;
+        let params = CString::new(params)
+            .map_err(|_| RcError::Invalid("module options contain NUL".into()))?;
         let flags = if force {
-            ModuleInitFlags::MODULE_INIT_IGNORE_MODVERSIONS | ModuleInitFlags::MODULE_INIT_IGNORE_VERMAGIC
+            ModuleInitFlags::MODULE_INIT_IGNORE_MODVERSIONS
+                | ModuleInitFlags::MODULE_INIT_IGNORE_VERMAGIC
         } else {
             ModuleInitFlags::empty()
         };
@@ -524,7 +559,10 @@ impl PropertyServer {
             let reply = match read_request(&mut reader) {
                 Ok(req) => handle(req, peer),
                 Err(e) => {
-                    log::warn!("init: property service: bad request from pid {}: {e}", peer.pid);
+                    log::warn!(
+                        "init: property service: bad request from pid {}: {e}",
+                        peer.pid
+                    );
                     e.reply().to_ne_bytes().to_vec()
                 }
             };
@@ -552,11 +590,17 @@ fn send_reply(stream: &UnixStream, reply: &[u8]) {
 /// Waits until one of `fds` is readable or `timeout` passes; returns readiness per fd.
 pub(crate) fn wait_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> Vec<bool> {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    let mut pfds: Vec<PollFd> = fds.iter().map(|fd| PollFd::new(*fd, PollFlags::POLLIN)).collect();
+    let mut pfds: Vec<PollFd> = fds
+        .iter()
+        .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
+        .collect();
     let t = match timeout {
         None => PollTimeout::NONE,
-        Some(d) => PollTimeout::try_from(d.as_millis().saturating_add(u128::from(d.subsec_nanos() % 1_000_000 != 0)))
-            .unwrap_or(PollTimeout::MAX),
+        Some(d) => PollTimeout::try_from(
+            d.as_millis()
+                .saturating_add(u128::from(d.subsec_nanos() % 1_000_000 != 0)),
+        )
+        .unwrap_or(PollTimeout::MAX),
     };
     match poll(&mut pfds, t) {
         Ok(_) => pfds

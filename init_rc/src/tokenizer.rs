@@ -260,7 +260,10 @@ mod tests {
         // Inside a token the continuation joins the pieces and eats the indentation.
         assert_eq!(toks("a foo\\\n   bar"), vec![(1, v(&["a", "foobar"]))]);
         // CR-LF continuation.
-        assert_eq!(toks("a b \\\r\n c\r\nd"), vec![(1, v(&["a", "b", "c"])), (3, v(&["d"]))]);
+        assert_eq!(
+            toks("a b \\\r\n c\r\nd"),
+            vec![(1, v(&["a", "b", "c"])), (3, v(&["d"]))]
+        );
         // A continuation before a blank line leaves no empty token.
         assert_eq!(toks("a \\\n\nb"), vec![(1, v(&["a"])), (3, v(&["b"]))]);
     }
@@ -268,7 +271,13 @@ mod tests {
     #[test]
     fn unterminated_quote_is_an_error_and_drops_the_line() {
         let (lines, errs) = tokenize(b"ok 1\nbad \"open\nmore");
-        assert_eq!(lines, vec![Line { line: 1, args: v(&["ok", "1"]) }]);
+        assert_eq!(
+            lines,
+            vec![Line {
+                line: 1,
+                args: v(&["ok", "1"])
+            }]
+        );
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].line, 2);
     }

@@ -55,7 +55,7 @@ impl Trigger {
                 event = Some(arg.clone());
             }
         }
-        if args.len() % 2 == 0 {
+        if args.len().is_multiple_of(2) {
             return Err("trigger must not end with &&".into());
         }
         Ok(Trigger { event, props })

@@ -36,7 +36,9 @@ pub fn verify_to(files: &[OsString], out: &mut dyn Write) -> i32 {
     let config = parser.finish();
     for d in &config.diagnostics {
         let note = match d.kind {
-            DiagKind::Unsupported if !is_known_unsupported(&d.message) => " (not an AOSP keyword we know)",
+            DiagKind::Unsupported if !is_known_unsupported(&d.message) => {
+                " (not an AOSP keyword we know)"
+            }
             _ => "",
         };
         let _ = writeln!(out, "{d}{note}");

@@ -8,8 +8,7 @@ fn main() {
     let args: Vec<OsString> = std::env::args_os().collect();
     let sub = args.get(1).and_then(|a| a.to_str()).unwrap_or_default();
     if sub == "second-stage" {
-        // Never returns.
-        let _ = init_rc::second_stage_main(&args[1..], init_rc::Hooks::default());
+        init_rc::second_stage_main(&args[1..], init_rc::Hooks::default());
     }
     let code = match sub {
         "verify" => init_rc::verify_main(&args[2..]),
