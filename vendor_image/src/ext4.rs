@@ -1,0 +1,183 @@
+//! Deterministic ext4 images from a directory, with e2fsprogs' `mke2fs -d`.
+//!
+//! e2fsprogs 1.47.0 (bookworm) does not read `SOURCE_DATE_EPOCH`, but it honours
+//! `E2FSPROGS_FAKE_TIME` (non-zero) for the superblock times and inode creation times.
+//! `mke2fs -d` copies atime/mtime/ctime and uid/gid from the source files, so after
+//! mke2fs one `debugfs -w` session sets those to the fixed time and to 0:0 for every
+//! inode. Together with a fixed UUID, hash seed, no journal and no resize inode, two
+//! builds of the same tree are byte-identical. The fixed time is `SOURCE_DATE_EPOCH`
+//! when set (and > 0), else [`DEFAULT_EPOCH`]. Not normalised: permissions (kept from
+//! the source, as they matter) and directory-entry order, which follows the source
+//! file system's `readdir` order.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::error::{io_err, Error, Result};
+
+/// File-system UUID and directory hash seed of every image.
+pub const FS_UUID: &str = "6d696372-6f64-4072-8f69-642d76656e64";
+/// Timestamp used when `SOURCE_DATE_EPOCH` is unset (2001-09-09T01:46:40Z).
+pub const DEFAULT_EPOCH: u64 = 1_000_000_000;
+/// ext4 block size used.
+pub const EXT4_BLOCK_SIZE: u64 = 4096;
+
+/// What the source tree contains (paths relative to the root, sorted).
+struct Tree {
+    paths: Vec<String>,
+    data_blocks: u64,
+}
+
+fn scan(root: &Path) -> Result<Tree> {
+    let mut paths = Vec::new();
+    let mut data_blocks = 0u64;
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let dir = root.join(&rel);
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .map_err(io_err(format!("reading {}", dir.display())))?
+            .collect::<std::io::Result<_>>()
+            .map_err(io_err(format!("reading {}", dir.display())))?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let rel_path = rel.join(e.file_name());
+            let text = rel_path
+                .to_str()
+                .filter(|s| !s.contains(['"', '\n', '\\']))
+                .ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "file name {:?} must be UTF-8 without quotes, backslashes or newlines",
+                        rel_path
+                    ))
+                })?
+                .to_string();
+            let meta = e
+                .metadata()
+                .map_err(io_err(format!("stat {}", rel_path.display())))?;
+            data_blocks += meta.len().div_ceil(EXT4_BLOCK_SIZE) + 1;
+            if meta.is_dir() {
+                stack.push(rel_path);
+            }
+            paths.push(text);
+        }
+    }
+    paths.sort();
+    Ok(Tree { paths, data_blocks })
+}
+
+fn epoch() -> u64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .filter(|&t| t > 0)
+        .unwrap_or(DEFAULT_EPOCH)
+}
+
+/// Runs a tool to completion; returns its standard error.
+fn run(tool: &'static str, cmd: &mut Command, stdin: Option<&str>) -> Result<String> {
+    let mut child = cmd
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(io_err(format!("running {tool}")))?;
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        use std::io::Write;
+        pipe.write_all(text.as_bytes())
+            .map_err(io_err(format!("writing to {tool}")))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(io_err(format!("waiting for {tool}")))?;
+    if !out.status.success() {
+        return Err(Error::Tool {
+            tool,
+            status: out.status.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// The automatic image size for a tree: 5/4 of its data blocks (one extra block per
+/// entry) plus 2 MiB of file-system metadata, rounded up to 1 MiB, at least 4 MiB.
+fn auto_size(tree: &Tree) -> u64 {
+    let data = tree.data_blocks.saturating_mul(EXT4_BLOCK_SIZE);
+    let size = data.saturating_add(data / 4).saturating_add(2 << 20);
+    size.div_ceil(1 << 20).saturating_mul(1 << 20).max(4 << 20)
+}
+
+/// Builds an ext4 image of `dir` at `out` (overwritten). `size_bytes` must be a multiple
+/// of 4096; `None` picks content + margin (see the module docs for determinism).
+pub fn build_ext4(dir: &Path, out: &Path, size_bytes: Option<u64>) -> Result<()> {
+    let tree = scan(dir)?;
+    let size = match size_bytes {
+        Some(s) if s % EXT4_BLOCK_SIZE == 0 && s > 0 => s,
+        Some(s) => {
+            return Err(Error::Invalid(format!(
+                "ext4 size {s} is not a positive multiple of 4096"
+            )))
+        }
+        None => auto_size(&tree),
+    };
+    let file = std::fs::File::create(out).map_err(io_err(format!("creating {}", out.display())))?;
+    file.set_len(size)
+        .map_err(io_err(format!("sizing {}", out.display())))?;
+    drop(file);
+    let fake_time = epoch().to_string();
+    let inodes = (tree.paths.len() as u64 + 32).max(64);
+    run(
+        "mke2fs",
+        Command::new("mke2fs")
+            .env("E2FSPROGS_FAKE_TIME", &fake_time)
+            .args(["-q", "-F", "-t", "ext4", "-b", "4096", "-m", "0", "-I", "256"])
+            .args(["-N", &inodes.to_string()])
+            .args(["-O", "^has_journal,^resize_inode,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize"])
+            .args(["-U", FS_UUID, "-L", "vendor"])
+            .arg("-E")
+            .arg(format!("hash_seed={FS_UUID},root_owner=0:0,nodiscard"))
+            .arg("-d")
+            .arg(dir)
+            .arg(out)
+            .arg(format!("{}k", size / 1024)),
+        None,
+    )
+    .map(drop)?;
+    let mut script = String::new();
+    let targets = ["/".to_string(), "/lost+found".to_string()]
+        .into_iter()
+        .chain(tree.paths.iter().map(|p| format!("/{p}")));
+    for p in targets {
+        for field in ["atime", "mtime", "ctime", "crtime"] {
+            let _ = writeln!(script, "sif \"{p}\" {field} {fake_time}");
+        }
+        let _ = writeln!(script, "sif \"{p}\" uid 0");
+        let _ = writeln!(script, "sif \"{p}\" gid 0");
+    }
+    let stderr = run(
+        "debugfs",
+        Command::new("debugfs")
+            .env("E2FSPROGS_FAKE_TIME", &fake_time)
+            .args(["-w", "-f", "-"])
+            .arg(out),
+        Some(&script),
+    )?;
+    // debugfs exits 0 even when a command fails; anything but its banner is an error.
+    let problems: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("debugfs "))
+        .collect();
+    if !problems.is_empty() {
+        return Err(Error::Tool {
+            tool: "debugfs",
+            status: "command errors".into(),
+            stderr: problems.join("; "),
+        });
+    }
+    Ok(())
+}
