@@ -243,6 +243,9 @@ impl<'a> Parser<'a> {
                     _ => {
                         if l.args.len() != 2 {
                             self.syntax(file, l.line, "single argument needed for import".into());
+                        } else if !self.follow_imports {
+                            // The verifier has no guest properties: record, do not expand.
+                            imports.push((l.line, l.args[1].clone()));
                         } else {
                             match expand(&l.args[1], &|n| self.props.get(n).map(String::from)) {
                                 Ok(p) => imports.push((l.line, p)),

@@ -95,7 +95,7 @@ fn create_socket(s: &crate::platform::SocketSpec) -> Result<OwnedFd, RcError> {
 
 fn open_stdio(path: &Path, write: bool) -> Stdio {
     let f = if write {
-        OpenOptions::new().write(true).open(path)
+        OpenOptions::new().append(true).open(path)
     } else {
         File::open(path)
     };
@@ -424,6 +424,10 @@ impl Platform for RealPlatform {
 
     fn power(&mut self, action: &PowerAction) -> RcError {
         use nix::sys::reboot::{reboot, RebootMode};
+        if getpid() != 1 {
+            // Never power off the machine a test (or a host tool) runs on.
+            return RcError::Invalid(format!("not PID 1: not performing {action:?}"));
+        }
         let mode = match action {
             PowerAction::PowerOff => RebootMode::RB_POWER_OFF,
             PowerAction::Reboot(_) => RebootMode::RB_AUTOBOOT,
@@ -620,5 +624,101 @@ pub(crate) fn getpid() -> i32 {
 pub(crate) fn sleep_forever() -> ! {
     loop {
         std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prop_proto::{encode_get_reply, get_property, set_property, PROP_SUCCESS};
+
+    #[test]
+    fn property_socket_round_trip() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("socket/property_service");
+        let server = PropertyServer::bind(&path).unwrap();
+        let client_path = path.clone();
+        let client = std::thread::spawn(move || {
+            set_property(&client_path, "ro.cold_boot_done", "true").unwrap();
+            let rejected = set_property(&client_path, "bad..name", "x").unwrap_err();
+            let got = get_property(&client_path, "ro.cold_boot_done").unwrap();
+            let missing = get_property(&client_path, "nope").unwrap();
+            (rejected.to_string(), got, missing)
+        });
+        let mut store = crate::property::PropertyStore::new();
+        let mut handled = 0;
+        while handled < 4 {
+            let ready = wait_readable(&[server.fd()], None);
+            assert_eq!(ready, vec![true]);
+            server.serve(&mut |req, peer| {
+                handled += 1;
+                assert!(peer.pid > 0);
+                match req {
+                    Request::Set { name, value } => match store.set(&name, &value) {
+                        Ok(()) => PROP_SUCCESS.to_ne_bytes().to_vec(),
+                        Err(_) => crate::prop_proto::PROP_ERROR_INVALID_NAME
+                            .to_ne_bytes()
+                            .to_vec(),
+                    },
+                    Request::Get { name } => encode_get_reply(store.get(&name)),
+                }
+            });
+        }
+        let (rejected, got, missing) = client.join().unwrap();
+        assert!(rejected.contains("0x10"), "{rejected}");
+        assert_eq!(got.as_deref(), Some("true"));
+        assert_eq!(missing, None);
+        assert_eq!(store.get("ro.cold_boot_done"), Some("true"));
+    }
+
+    #[test]
+    fn malformed_request_gets_an_error_reply() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("ps");
+        let server = PropertyServer::bind(&path).unwrap();
+        let mut c = UnixStream::connect(&path).unwrap();
+        c.write_all(&7u32.to_ne_bytes()).unwrap();
+        server.serve(&mut |_, _| panic!("no request expected"));
+        let mut reply = [0u8; 4];
+        c.read_exact(&mut reply).unwrap();
+        assert_eq!(
+            u32::from_ne_bytes(reply),
+            crate::prop_proto::PROP_ERROR_INVALID_CMD
+        );
+    }
+
+    #[test]
+    fn spawn_reports_missing_programs_and_reaps() {
+        let mut p = RealPlatform::new();
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        std::fs::write(&out, b"").unwrap();
+        let spec = |path: &str, args: &[&str]| SpawnSpec {
+            path: path.into(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            env: vec![("V".into(), "env-ok".into())],
+            uid: nix::unistd::getuid().as_raw(),
+            gid: nix::unistd::getgid().as_raw(),
+            groups: Vec::new(),
+            seclabel: None,
+            stdio: crate::platform::StdioSpec {
+                stdin: "/dev/null".into(),
+                stdout: out.clone(),
+            },
+            files: Vec::new(),
+            sockets: Vec::new(),
+        };
+        let err = p.spawn(&spec("/nonexistent/prog", &["prog"])).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/prog"), "{err}");
+        let pid = p
+            .spawn(&spec("/bin/sh", &["sh", "-c", "echo $V; exit 3"]))
+            .unwrap();
+        let mut got = Vec::new();
+        while got.is_empty() {
+            wait_readable(&[], Some(Duration::from_millis(5)));
+            got = p.reap().into_iter().filter(|(p, _)| *p == pid).collect();
+        }
+        assert_eq!(got, vec![(pid, ExitStatus::Exited(3))]);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "env-ok\n");
     }
 }
