@@ -1,7 +1,7 @@
-//! End to end on the host: runs the real second stage (`init_rc second-stage`, not as PID
-//! 1) on a temporary root, talks to its property socket with the library client and the
-//! applets, and shuts it down through `sys.powerctl`. Readiness is polled with bounded
-//! retries; nothing asserts on elapsed time.
+//! End to end on the host: runs the real second stage (`init_rc second-stage`, as an
+//! ordinary process rather than PID 1) on a temporary root, talks to its property socket
+//! with the library client and the applets, and shuts it down through `sys.powerctl`.
+//! Readiness is polled with bounded retries; nothing asserts on elapsed time.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
