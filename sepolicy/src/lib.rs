@@ -1,1 +1,42 @@
-//! SELinux for the guest boot: file_contexts with libselinux semantics, labelling, policy load
+//! SELinux for the guest boot: file_contexts with libselinux semantics,
+//! labelling, policy load.
+//!
+//! - [`FileContexts`]: parse file_contexts ([`FileContexts::parse`],
+//!   [`FileContexts::load_android`]) and look paths up
+//!   ([`FileContexts::lookup`]) exactly as libselinux 3.4's
+//!   `selabel_lookup` does; regexes are translated to `regex-lite`
+//!   ([`pattern`]) and whatever cannot be translated exactly is rejected.
+//! - [`Labeler`]: `restorecon`-like labelling through [`XattrOps`].
+//! - [`load_policy`], [`set_enforce`], [`selinux_enforcing_from_cmdline`],
+//!   [`selinux_active`]: the selinuxfs side of the first stage.
+//! - [`cli_main`]: the `sepolicy lookup` / `sepolicy restorecon` applet.
+//!
+//! Behaviour, decisions and measurements: `sepolicy/README.md`.
+
+mod android;
+mod cli;
+mod context;
+mod error;
+mod file_contexts;
+mod kind;
+mod label;
+pub mod pattern;
+mod policy;
+mod sys;
+mod treble;
+
+pub use android::{
+    android_file_contexts_paths, is_partner_file, ANDROID_FILE_CONTEXTS, MAX_FILE_CONTEXTS_SIZE,
+};
+pub use cli::cli_main;
+pub use error::SepolicyError;
+pub use file_contexts::{
+    FileContexts, ParseError, ParseErrorKind, ParseErrors, ParseOutcome, NONE_CONTEXT,
+};
+pub use kind::FileKind;
+pub use label::{
+    FakeXattr, LabelFailure, Labeler, Relabel, RestoreconReport, SystemXattr, XattrOps,
+    XATTR_NAME_SELINUX,
+};
+pub use pattern::{RegexError, RegexErrorKind, SpecRegex};
+pub use policy::{load_policy, selinux_active, selinux_enforcing_from_cmdline, set_enforce};
