@@ -37,13 +37,86 @@ pub struct DeviceTree {
     pub root: Node,
 }
 
+const FDT_MAGIC: u32 = 0xd00d_feed;
+const FDT_VERSION: u32 = 17;
+const FDT_LAST_COMP_VERSION: u32 = 16;
+const FDT_BEGIN_NODE: u32 = 1;
+const FDT_END_NODE: u32 = 2;
+const FDT_PROP: u32 = 3;
+const FDT_END: u32 = 9;
+/// Header size; the reservation block follows it (8-byte aligned).
+const HEADER_LEN: usize = 40;
+/// Maximum node depth (Linux's limit).
+const MAX_DEPTH: usize = 64;
+
 fn dtb_err(e: impl std::fmt::Display) -> Error {
     Error::Dtb(e.to_string())
 }
 
+fn pad4(v: &mut Vec<u8>) {
+    while !v.len().is_multiple_of(4) {
+        v.push(0);
+    }
+}
+
+fn write_node(
+    n: &Node,
+    depth: usize,
+    out: &mut Vec<u8>,
+    strings: &mut Vec<u8>,
+    offsets: &mut std::collections::HashMap<String, u32>,
+) -> Result<()> {
+    if depth > MAX_DEPTH {
+        return Err(Error::Dtb(format!("nodes nested deeper than {MAX_DEPTH}")));
+    }
+    let bad_name = if depth == 0 {
+        !n.name.is_empty()
+    } else {
+        n.name.is_empty() || n.name.contains(['/', '\0'])
+    };
+    if bad_name {
+        return Err(Error::Dtb(format!("invalid node name {:?}", n.name)));
+    }
+    out.extend_from_slice(&FDT_BEGIN_NODE.to_be_bytes());
+    out.extend_from_slice(n.name.as_bytes());
+    out.push(0);
+    pad4(out);
+    for (name, value) in &n.properties {
+        if name.is_empty() || name.contains('\0') {
+            return Err(Error::Dtb(format!(
+                "invalid property name {name:?} in {:?}",
+                n.name
+            )));
+        }
+        let off = match offsets.get(name) {
+            Some(&o) => o,
+            None => {
+                let o = u32::try_from(strings.len())
+                    .map_err(|_| Error::Dtb("strings block too large".into()))?;
+                strings.extend_from_slice(name.as_bytes());
+                strings.push(0);
+                offsets.insert(name.clone(), o);
+                o
+            }
+        };
+        let len = u32::try_from(value.len())
+            .map_err(|_| Error::Dtb(format!("property {name:?} too large")))?;
+        out.extend_from_slice(&FDT_PROP.to_be_bytes());
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(&off.to_be_bytes());
+        out.extend_from_slice(value);
+        pad4(out);
+    }
+    for c in &n.children {
+        write_node(c, depth + 1, out, strings, offsets)?;
+    }
+    out.extend_from_slice(&FDT_END_NODE.to_be_bytes());
+    Ok(())
+}
+
 fn convert(node: fdt::node::FdtNode<'_, '_>, depth: usize) -> Result<Node> {
-    if depth > 64 {
-        return Err(Error::Dtb("nodes nested deeper than 64".into()));
+    if depth > MAX_DEPTH {
+        return Err(Error::Dtb(format!("nodes nested deeper than {MAX_DEPTH}")));
     }
     let name = if depth == 0 {
         String::new()
@@ -90,31 +163,48 @@ impl DeviceTree {
         parsed.unwrap_or_else(|_| Err(Error::Dtb("malformed device tree blob".into())))
     }
 
-    /// Serializes with vm-fdt.
+    /// Serializes as a version-17 FDT: header, memory reservation block, structure
+    /// block, strings block (property names deduplicated).
+    ///
+    /// This is our own writer rather than `vm-fdt`: vm-fdt 0.3 refuses property names
+    /// longer than 31 characters, and AVF's `vendor_hashtree_descriptor_root_digest` is 38.
     pub fn to_dtb(&self) -> Result<Vec<u8>> {
-        let reservations = self
-            .reservations
-            .iter()
-            .map(|&(a, s)| vm_fdt::FdtReserveEntry::new(a, s))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(dtb_err)?;
-        let mut w = vm_fdt::FdtWriter::new_with_mem_reserv(&reservations).map_err(dtb_err)?;
-        w.set_boot_cpuid_phys(self.boot_cpuid_phys);
-        fn write(w: &mut vm_fdt::FdtWriter, n: &Node) -> Result<()> {
-            let h = w
-                .begin_node(&n.name)
-                .map_err(|e| dtb_err(format!("node {:?}: {e}", n.name)))?;
-            for (name, value) in &n.properties {
-                w.property(name, value)
-                    .map_err(|e| dtb_err(format!("property {name:?} of {:?}: {e}", n.name)))?;
-            }
-            for c in &n.children {
-                write(w, c)?;
-            }
-            w.end_node(h).map_err(dtb_err)
+        let mut strings: Vec<u8> = Vec::new();
+        let mut offsets: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+        let mut structure: Vec<u8> = Vec::new();
+        write_node(&self.root, 0, &mut structure, &mut strings, &mut offsets)?;
+        structure.extend_from_slice(&FDT_END.to_be_bytes());
+
+        let off_mem_rsvmap = HEADER_LEN;
+        let rsv_len = (self.reservations.len() + 1) * 16;
+        let off_dt_struct = off_mem_rsvmap + rsv_len;
+        let off_dt_strings = off_dt_struct + structure.len();
+        let total = off_dt_strings + strings.len();
+        let u32_of = |n: usize| {
+            u32::try_from(n).map_err(|_| Error::Dtb("device tree larger than 4 GiB".into()))
+        };
+        let mut out = Vec::with_capacity(total);
+        for v in [
+            FDT_MAGIC,
+            u32_of(total)?,
+            u32_of(off_dt_struct)?,
+            u32_of(off_dt_strings)?,
+            u32_of(off_mem_rsvmap)?,
+            FDT_VERSION,
+            FDT_LAST_COMP_VERSION,
+            self.boot_cpuid_phys,
+            u32_of(strings.len())?,
+            u32_of(structure.len())?,
+        ] {
+            out.extend_from_slice(&v.to_be_bytes());
         }
-        write(&mut w, &self.root)?;
-        w.finish().map_err(dtb_err)
+        for &(addr, size) in self.reservations.iter().chain(std::iter::once(&(0, 0))) {
+            out.extend_from_slice(&addr.to_be_bytes());
+            out.extend_from_slice(&size.to_be_bytes());
+        }
+        out.extend_from_slice(&structure);
+        out.extend_from_slice(&strings);
+        Ok(out)
     }
 
     /// The node at `path` (`/`, `/chosen`, `/a/b`), if present.
