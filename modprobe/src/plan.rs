@@ -17,7 +17,6 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
-use std::rc::Rc;
 
 use crate::db::{ModuleDb, Resolution};
 use crate::error::ModprobeError;
@@ -45,8 +44,9 @@ pub struct PlannedModule {
     pub path: PathBuf,
     /// Parameters for `finit_module`: `modules.options`, then extra parameters.
     pub params: String,
-    /// Indices (in the plan, all smaller than this module's) of its hard dependencies,
-    /// the full transitive set: if one of them fails, this module is skipped.
+    /// Indices (in the plan, all smaller than this module's) of the hard dependencies its
+    /// `modules.dep` line lists (for depmod output that is the full transitive set): if
+    /// one of them does not load, this module is skipped.
     pub deps: Vec<usize>,
     /// Indices of modules that must have been *attempted* first (soft dependencies:
     /// `pre:` ones of this module, and the module this one is a `post:` dependency of).
@@ -112,7 +112,7 @@ impl ModuleDb {
         for name in names {
             planner.request(name)?;
         }
-        planner.finish()
+        Ok(planner.finish())
     }
 }
 
@@ -147,9 +147,12 @@ struct Planner<'a> {
     plan: Plan,
     index: HashMap<String, usize>,
     in_progress: HashSet<String>,
-    closures: HashMap<String, Rc<Vec<String>>>,
+    /// Memo for [`Planner::first_blocklisted`]: `Some(dep)` or `None` per finished module.
+    blocked_memo: HashMap<String, Option<String>>,
     extra: HashMap<String, Vec<String>>,
     requested: Vec<String>,
+    /// Everything already in one of the plan's name lists, to keep them duplicate-free.
+    listed: HashSet<String>,
 }
 
 const NO_DEPS: &[String] = &[];
@@ -178,9 +181,10 @@ impl<'a> Planner<'a> {
             plan: Plan::default(),
             index: HashMap::new(),
             in_progress: HashSet::new(),
-            closures: HashMap::new(),
+            blocked_memo: HashMap::new(),
             extra,
             requested: Vec::new(),
+            listed: HashSet::new(),
         }
     }
 
@@ -191,18 +195,28 @@ impl<'a> Planner<'a> {
 
     fn request(&mut self, name: &str) -> Result<(), ModprobeError> {
         match self.db.resolve(name) {
-            Resolution::NotFound => push_unique(&mut self.plan.unresolved, name.to_owned()),
-            Resolution::Builtin(module) => push_unique(&mut self.plan.builtin, module),
+            Resolution::NotFound => {
+                if self.listed.insert(format!("unresolved:{name}")) {
+                    self.plan.unresolved.push(name.to_owned());
+                }
+            }
+            Resolution::Builtin(module) => {
+                if self.listed.insert(format!("builtin:{module}")) {
+                    self.plan.builtin.push(module);
+                }
+            }
             Resolution::Modules(modules) => {
                 for module in modules {
                     if let Some(reason) = self.blocked(&module)? {
-                        if !self.plan.skipped.iter().any(|(n, _)| *n == module) {
+                        if self.listed.insert(format!("skipped:{module}")) {
                             self.plan.skipped.push((module, reason));
                         }
                         continue;
                     }
                     self.visit(&module, None)?;
-                    push_unique(&mut self.requested, module);
+                    if self.listed.insert(format!("requested:{module}")) {
+                        self.requested.push(module);
+                    }
                 }
             }
         }
@@ -212,65 +226,77 @@ impl<'a> Planner<'a> {
     /// With the blocklist on: why `module` must not load, if it must not.
     fn blocked(&mut self, module: &str) -> Result<Option<SkipReason>, ModprobeError> {
         if !self.opts.blocklist {
-            // Still walk the closure so that a cycle is reported even without blocklist.
-            self.closure(module)?;
             return Ok(None);
         }
         if self.db.is_blocklisted(module) {
             return Ok(Some(SkipReason::Blocklisted));
         }
-        let closure = self.closure(module)?;
-        Ok(closure
-            .iter()
-            .find(|dep| self.db.is_blocklisted(dep))
-            .map(|dep| SkipReason::BlocklistedDependency(dep.clone())))
+        Ok(self
+            .first_blocklisted(module)?
+            .map(SkipReason::BlocklistedDependency))
     }
 
-    /// All hard dependencies of `module`, transitively, in a valid load order.
-    fn closure(&mut self, module: &str) -> Result<Rc<Vec<String>>, ModprobeError> {
-        if let Some(found) = self.closures.get(module) {
-            return Ok(Rc::clone(found));
+    /// The first blocklisted module among the hard dependencies of `module`, searched
+    /// transitively (dependencies in `modules.dep` order, depth first). Memoised, so
+    /// asking for every module of a tree costs time linear in the size of `modules.dep`.
+    fn first_blocklisted(&mut self, module: &str) -> Result<Option<String>, ModprobeError> {
+        if let Some(found) = self.blocked_memo.get(module) {
+            return Ok(found.clone());
         }
-        let mut order = Vec::new();
-        // Present with `false`: on the current path; `true`: finished.
-        let mut state: HashMap<&str, bool> = HashMap::new();
-        let mut stack: Vec<(&str, usize)> = vec![(module, self.deps_of(module).len())];
-        state.insert(module, false);
+        // Depth-first, finishing each node after its dependencies; `on_path` detects cycles.
+        let mut on_path: HashSet<String> = HashSet::new();
+        let mut stack: Vec<(String, usize)> = vec![(module.to_owned(), 0)];
+        on_path.insert(module.to_owned());
         while let Some((node, next)) = stack.last_mut() {
-            let node: &str = node;
-            if *next == 0 {
+            let deps = self.deps_of(node);
+            let Some(dep) = deps.get(*next) else {
+                // All dependencies finished: combine their answers in list order.
+                let answer = deps.iter().find_map(|d| {
+                    if self.db.is_blocklisted(d) {
+                        Some(d.clone())
+                    } else {
+                        self.blocked_memo.get(d).cloned().flatten()
+                    }
+                });
+                let node = node.clone();
                 stack.pop();
-                state.insert(node, true);
-                if node != module {
-                    order.push(node.to_owned());
-                }
-                continue;
-            }
-            *next -= 1;
-            let Some(dep) = self.deps_of(node).get(*next) else {
+                on_path.remove(&node);
+                self.blocked_memo.insert(node, answer);
                 continue;
             };
-            match state.get(dep.as_str()) {
-                Some(true) => {}
-                Some(false) => {
-                    let start = stack.iter().position(|(n, _)| *n == dep).unwrap_or(0);
-                    let mut cycle: Vec<String> = stack
-                        .iter()
-                        .skip(start)
-                        .map(|(n, _)| (*n).to_owned())
-                        .collect();
-                    cycle.push(dep.clone());
-                    return Err(ModprobeError::Cycle { cycle });
+            *next += 1;
+            if self.blocked_memo.contains_key(dep) {
+                continue;
+            }
+            if on_path.contains(dep) {
+                let start = stack.iter().position(|(n, _)| n == dep).unwrap_or(0);
+                let mut cycle: Vec<String> =
+                    stack.iter().skip(start).map(|(n, _)| n.clone()).collect();
+                cycle.push(dep.clone());
+                return Err(ModprobeError::Cycle { cycle });
+            }
+            on_path.insert(dep.clone());
+            stack.push((dep.clone(), 0));
+        }
+        Ok(self.blocked_memo.get(module).cloned().flatten())
+    }
+
+    /// A module in the hard-dependency closure of `module` that is being visited (so
+    /// adding `module` now would close a cycle), if any.
+    fn closure_in_progress(&self, module: &str) -> Option<String> {
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut todo: Vec<&str> = vec![module];
+        while let Some(node) = todo.pop() {
+            for dep in self.deps_of(node) {
+                if self.in_progress.contains(dep) {
+                    return Some(dep.clone());
                 }
-                None => {
-                    state.insert(dep, false);
-                    stack.push((dep, self.deps_of(dep).len()));
+                if seen.insert(dep) {
+                    todo.push(dep);
                 }
             }
         }
-        let order = Rc::new(order);
-        self.closures.insert(module.to_owned(), Rc::clone(&order));
-        Ok(order)
+        None
     }
 
     fn frame(&mut self, name: &str, after: Option<usize>) -> Frame<'a> {
@@ -283,7 +309,9 @@ impl<'a> Planner<'a> {
                     match db.resolve(wanted) {
                         Resolution::Modules(found) => {
                             for module in found {
-                                push_unique(out, module);
+                                if !out.contains(&module) {
+                                    out.push(module);
+                                }
                             }
                         }
                         Resolution::Builtin(_) => {}
@@ -312,19 +340,17 @@ impl<'a> Planner<'a> {
             Some("it would close a dependency cycle".to_owned())
         } else if self.opts.blocklist && self.db.is_blocklisted(dep) {
             Some("it is blocklisted".to_owned())
+        } else if let Some(b) = self
+            .opts
+            .blocklist
+            .then(|| self.first_blocklisted(dep))
+            .transpose()?
+            .flatten()
+        {
+            Some(format!("it depends on blocklisted module {b}"))
         } else {
-            let closure = self.closure(dep)?;
-            if let Some(b) = closure
-                .iter()
-                .find(|d| self.opts.blocklist && self.db.is_blocklisted(d))
-            {
-                Some(format!("it depends on blocklisted module {b}"))
-            } else {
-                closure
-                    .iter()
-                    .find(|d| self.in_progress.contains(*d))
-                    .map(|c| format!("it depends on {c}, which needs {owner}: a dependency cycle"))
-            }
+            self.closure_in_progress(dep)
+                .map(|c| format!("it depends on {c}, which needs {owner}: a dependency cycle"))
         };
         match problem {
             Some(why) => {
@@ -390,7 +416,7 @@ impl<'a> Planner<'a> {
                         .filter_map(|p| self.index.get(p).copied())
                         .chain(frame.after)
                         .collect();
-                    self.place(&name, after)?;
+                    self.place(&name, after);
                     self.in_progress.remove(&name);
                 }
                 Stage::Post(i) => {
@@ -412,9 +438,9 @@ impl<'a> Planner<'a> {
         Ok(())
     }
 
-    fn place(&mut self, name: &str, mut after: Vec<usize>) -> Result<(), ModprobeError> {
-        let closure = self.closure(name)?;
-        let mut deps: Vec<usize> = closure
+    fn place(&mut self, name: &str, mut after: Vec<usize>) {
+        let mut deps: Vec<usize> = self
+            .deps_of(name)
             .iter()
             .filter_map(|d| self.index.get(d).copied())
             .collect();
@@ -446,25 +472,20 @@ impl<'a> Planner<'a> {
             soft: true,
         });
         self.index.insert(name.to_owned(), index);
-        Ok(())
     }
 
-    fn finish(mut self) -> Result<Plan, ModprobeError> {
-        let mut hard: HashSet<String> = HashSet::new();
-        for module in std::mem::take(&mut self.requested) {
-            let closure = self.closure(&module)?;
-            hard.extend(closure.iter().cloned());
-            hard.insert(module);
+    /// Marks as hard every requested module and everything it needs (one linear pass).
+    fn finish(mut self) -> Plan {
+        let mut hard: HashSet<&str> = HashSet::new();
+        let mut todo: Vec<&str> = self.requested.iter().map(String::as_str).collect();
+        while let Some(module) = todo.pop() {
+            if hard.insert(module) {
+                todo.extend(self.deps_of(module).iter().map(String::as_str));
+            }
         }
         for module in &mut self.plan.modules {
-            module.soft = !hard.contains(&module.name);
+            module.soft = !hard.contains(module.name.as_str());
         }
-        Ok(self.plan)
-    }
-}
-
-fn push_unique(list: &mut Vec<String>, item: String) {
-    if !list.contains(&item) {
-        list.push(item);
+        self.plan
     }
 }
