@@ -41,14 +41,6 @@ pub enum RcError {
     /// A command names a service that does not exist.
     #[error("service '{0}' not found")]
     NoService(String),
-    /// A property could not be set.
-    #[error("cannot set property '{name}': {reason}")]
-    Property {
-        /// The property name.
-        name: String,
-        /// The reason (read-only, invalid name, …).
-        reason: &'static str,
-    },
     /// A property-service message was malformed or truncated.
     #[error("property service protocol: {0}")]
     Protocol(String),

@@ -194,11 +194,6 @@ impl Init {
         self.queue.push_back(Event::QueuePropertyTriggers);
     }
 
-    /// Queues an event trigger (as the `trigger` command does).
-    pub fn queue_trigger(&mut self, name: &str) {
-        self.queue.push_back(Event::Trigger(name.to_string()));
-    }
-
     /// The property store.
     pub fn properties(&self) -> &PropertyStore {
         &self.props
@@ -286,6 +281,15 @@ impl Init {
                 .push_back(Event::Property(name.to_string(), value.to_string()));
         }
         PROP_SUCCESS
+    }
+
+    /// Sets `init.svc.<name>` from service `i`'s state.
+    fn publish_state(&mut self, i: usize, p: &mut dyn Platform) {
+        let Some(s) = self.services.get(i) else {
+            return;
+        };
+        let (name, value) = (format!("init.svc.{}", s.def.name), s.state.prop_value());
+        self.set_internal(&name, value, p);
     }
 
     fn set_internal(&mut self, name: &str, value: &str, p: &mut dyn Platform) {
@@ -593,7 +597,7 @@ impl Init {
         log::info!("init: service {name} exited status={code}");
         let after = self.services[i].exited(now, shutting_down);
         match after {
-            AfterExit::Stopped => self.set_internal(&format!("init.svc.{name}"), "stopped", p),
+            AfterExit::Stopped => self.publish_state(i, p),
             AfterExit::StartNow => {
                 if let Err(e) = self.start_service(i, p) {
                     log::error!("init: restart of service {name} failed: {e}");
@@ -601,7 +605,7 @@ impl Init {
             }
             AfterExit::RestartIn(delay) => {
                 log::info!("init: service {name} restarting in {}ms", delay.as_millis());
-                self.set_internal(&format!("init.svc.{name}"), "restarting", p);
+                self.publish_state(i, p);
                 if let Some(Some(k)) = self.onrestart_of.get(i) {
                     self.queue.push_back(Event::Run(ActionRef::OnRestart(*k)));
                 }
@@ -649,7 +653,13 @@ impl Init {
                 stdout: self.layout.dev.join("kmsg"),
             },
             StdioOption::Console(tty) => {
-                let c = self.layout.dev.join(tty.as_deref().unwrap_or("console"));
+                // `console` alone: `androidboot.console` (as AOSP), else `/dev/console`.
+                let name = tty
+                    .as_deref()
+                    .or_else(|| self.props.get("ro.boot.console"))
+                    .filter(|t| !t.is_empty() && !t.contains('/') && *t != "..")
+                    .unwrap_or("console");
+                let c = self.layout.dev.join(name);
                 StdioSpec {
                     stdin: c.clone(),
                     stdout: c,
@@ -732,12 +742,12 @@ impl Init {
                 s.state = ServiceState::Running(pid);
                 s.started_at = now;
                 log::info!("init: service {name} started pid={pid}");
-                self.set_internal(&format!("init.svc.{name}"), "running", p);
+                self.publish_state(i, p);
                 Ok(())
             }
             Err(e) => {
                 self.services[i].state = ServiceState::Stopped;
-                self.set_internal(&format!("init.svc.{name}"), "stopped", p);
+                self.publish_state(i, p);
                 Err(e)
             }
         }
@@ -757,11 +767,11 @@ impl Init {
                 if let Err(e) = p.kill(pid, libc::SIGKILL) {
                     log::warn!("init: stop {name}: {e}");
                 }
-                self.set_internal(&format!("init.svc.{name}"), "stopping", p);
+                self.publish_state(i, p);
             }
             ServiceState::Restarting(_) => {
                 s.state = ServiceState::Stopped;
-                self.set_internal(&format!("init.svc.{name}"), "stopped", p);
+                self.publish_state(i, p);
             }
             ServiceState::Stopped | ServiceState::Stopping(_) => {}
         }

@@ -458,6 +458,17 @@ on init
 }
 
 #[test]
+fn console_follows_androidboot_console() {
+    let mut props = PropertyStore::new();
+    props.set("ro.boot.console", "ttyAMA0").unwrap();
+    let rc = "service sh /bin/sh\n    console\non init\n    start sh\n";
+    let mut init = init_with(rc, props, Box::new(NoLabeler));
+    let mut p = FakePlatform::new();
+    settle(&mut init, &mut p);
+    assert_eq!(p.spawned[0].1.stdio.stdout, PathBuf::from("/dev/ttyAMA0"));
+}
+
+#[test]
 fn filesystem_builtins() {
     let rc = "\
 on init

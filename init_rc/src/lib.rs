@@ -48,6 +48,27 @@
 //! `exec` children get `/dev/null` as stdin and `/dev/console` as stdout/stderr (so a test
 //! command's output is visible); services get `/dev/null` unless `stdio_to_kmsg` or
 //! `console` say otherwise.
+//!
+//! # What is supported
+//! Builtins run: `chmod chown class_reset class_restart class_start class_stop copy
+//! domainname enable exec exec_background exec_start export hostname insmod loglevel mkdir
+//! mount restart restorecon restorecon_recursive rm rmdir setprop setrlimit start stop
+//! symlink trigger umount wait wait_for_prop write` ([`command`]). AOSP builtins reported
+//! as unsupported and skipped: [`command::UNSUPPORTED`] (e.g. `mount_all`,
+//! `mark_post_data`, `perform_apex_config`, `bootchart`, `ifup`, `sysclktz`).
+//!
+//! Service options acted on: `class user group oneshot disabled file stdio_to_kmsg console
+//! restart_period setenv socket onrestart override`, and `seclabel` (applied through
+//! `/proc/self/attr/exec` only when [`Labeler::selinux_active`]). Parsed and recorded but
+//! **not acted on**: `capabilities` (names checked; no capability sets are applied),
+//! `critical` (a warning is logged after more than 4 exits in the window; no reboot),
+//! `shutdown critical` (such services are stopped at shutdown like the rest), socket
+//! `seclabel`s, `mkdir`'s `encryption=`/`key=`, `restorecon`'s `--skip-ce` and
+//! `--cross-filesystems`, `mount`'s `wait` (checks the device exists; does not wait).
+//! Unsupported options: [`service::UNSUPPORTED_OPTIONS`] (e.g. `writepid`,
+//! `task_profiles`, `interface`, `oom_score_adjust`, `priority`, `namespace`).
+//! `ctl.start`, `ctl.stop`, `ctl.restart` control messages and `sys.powerctl`
+//! (`shutdown`, `reboot[,target]`) are handled.
 
 pub mod applet;
 pub mod command;

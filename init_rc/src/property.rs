@@ -76,11 +76,6 @@ impl PropertyStore {
         self.map.get(name).map(String::as_str)
     }
 
-    /// All properties in name order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.map.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-    }
-
     /// Sets `name` to `value` under AOSP's rules.
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), PropError> {
         if !is_legal_name(name) {
