@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::ModprobeError;
 use crate::glob::fnmatch;
-use crate::name::{canonical_name, normalize_alias};
+use crate::name::{canonical_key, canonical_name, normalize_alias};
 use crate::parse::{self, MAX_FILE_SIZE};
 
 /// A module known from `modules.dep`.
@@ -51,6 +51,9 @@ pub enum Resolution {
 struct Alias {
     /// Normalised pattern (kmod `alias_normalize`).
     pattern: String,
+    /// Length of the pattern's literal prefix (before any glob metacharacter): a cheap
+    /// filter before running the matcher.
+    literal: usize,
     module: String,
 }
 
@@ -169,6 +172,7 @@ impl ModuleDb {
         for entry in parse::parse_alias(path, text)? {
             match normalize_alias(&entry.pattern) {
                 Some(pattern) => self.aliases.push(Alias {
+                    literal: pattern.find(['*', '?', '[', '\\']).unwrap_or(pattern.len()),
                     pattern,
                     module: entry.module,
                 }),
@@ -229,7 +233,7 @@ impl ModuleDb {
 
     /// The module called `name` (any spelling: `-`/`_`, with or without `.ko`/directory).
     pub fn module(&self, name: &str) -> Option<&Module> {
-        self.modules.get(&canonical_name(name))
+        self.modules.get(canonical_key(name).as_ref())
     }
 
     /// Every module of `modules.dep` (including dependencies without a line of their
@@ -241,26 +245,26 @@ impl ModuleDb {
     /// The `modules.options` parameters of a module, if it has an options line.
     pub fn options(&self, name: &str) -> Option<&str> {
         self.options
-            .get(&canonical_name(name))
+            .get(canonical_key(name).as_ref())
             .map(|(params, _)| params.as_str())
     }
 
     /// All `modules.softdep` lines of a module, in file order.
     pub fn softdeps(&self, name: &str) -> &[SoftDep] {
         self.softdeps
-            .get(&canonical_name(name))
+            .get(canonical_key(name).as_ref())
             .map(Vec::as_slice)
             .unwrap_or_default()
     }
 
     /// True if `modules.blocklist` lists the module.
     pub fn is_blocklisted(&self, name: &str) -> bool {
-        self.blocklist.contains(&canonical_name(name))
+        self.blocklist.contains(canonical_key(name).as_ref())
     }
 
     /// True if `modules.builtin` lists the module.
     pub fn is_builtin(&self, name: &str) -> bool {
-        self.builtin.contains(&canonical_name(name))
+        self.builtin.contains(canonical_key(name).as_ref())
     }
 
     /// Non-fatal oddities found while reading (each starts with `file:line:`).
@@ -282,7 +286,9 @@ impl ModuleDb {
         if let Some(key) = normalize_alias(name) {
             let mut found: Vec<String> = Vec::new();
             for alias in &self.aliases {
-                if self.modules.contains_key(&alias.module)
+                let prefix = alias.pattern.get(..alias.literal).unwrap_or_default();
+                if key.starts_with(prefix)
+                    && self.modules.contains_key(&alias.module)
                     && !found.contains(&alias.module)
                     && fnmatch(&alias.pattern, &key)
                 {

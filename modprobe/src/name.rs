@@ -22,6 +22,15 @@ pub fn canonical_name(name_or_path: &str) -> String {
     stem.replace('-', "_")
 }
 
+/// [`canonical_name`] without allocating when `name` is already canonical.
+pub(crate) fn canonical_key(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.contains(['-', '/']) || name.ends_with(".ko") || name.contains(".ko.") {
+        std::borrow::Cow::Owned(canonical_name(name))
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    }
+}
+
 /// True if `path` ends in a compressed module suffix (`.ko.xz`, `.ko.zst`, `.ko.gz`).
 pub fn is_compressed_module(path: &str) -> bool {
     MODULE_SUFFIXES[..3]
@@ -72,6 +81,15 @@ mod tests {
         assert_eq!(canonical_name(".ko"), "");
         assert_eq!(canonical_name("dir/"), "");
         assert_eq!(canonical_name(""), "");
+    }
+
+    #[test]
+    fn canonical_key_matches_canonical_name() {
+        for name in [
+            "a", "a-b", "x/a.ko", "a.ko.xz", "a.kox", "a.ko.", "", "a_b", ".ko",
+        ] {
+            assert_eq!(canonical_key(name), canonical_name(name), "{name}");
+        }
     }
 
     #[test]
