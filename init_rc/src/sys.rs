@@ -496,6 +496,9 @@ pub(crate) struct Peer {
     pub(crate) pid: i32,
 }
 
+/// Connections handled per wake-up of the main loop.
+pub(crate) const MAX_CONNECTIONS_PER_SERVE: usize = 32;
+
 /// The listening property-service socket.
 pub(crate) struct PropertyServer {
     listener: UnixListener,
@@ -530,10 +533,11 @@ impl PropertyServer {
         self.listener.as_fd()
     }
 
-    /// Accepts every pending connection and answers one request on each with `handle`,
-    /// which returns the reply bytes.
+    /// Accepts pending connections (at most [`MAX_CONNECTIONS_PER_SERVE`], so a flood
+    /// cannot starve the main loop) and answers one request on each with `handle`, which
+    /// returns the reply bytes.
     pub(crate) fn serve(&self, handle: &mut dyn FnMut(Request, Peer) -> Vec<u8>) {
-        loop {
+        for _ in 0..MAX_CONNECTIONS_PER_SERVE {
             let stream = match self.listener.accept() {
                 Ok((s, _)) => s,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,

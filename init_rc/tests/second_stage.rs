@@ -52,7 +52,7 @@ fn boots_serves_properties_and_shuts_down() {
         &root.join("init.rc"),
         &format!(
             "on early-init
-    exec -- /bin/sh -c \"echo exec-output\"
+    exec -- /bin/sh -c \"echo exec-output; /bin/grep SigBlk /proc/self/status\"
     wait_for_prop ro.cold_boot_done true
     write {root}/after_wait ${{ro.boot.hardware}}
 on init
@@ -110,6 +110,13 @@ service svc /bin/sh -c \"echo svc-started; exec /bin/sleep 100\"
     let console = || std::fs::read_to_string(dev.join("console")).unwrap_or_default();
     assert!(
         eventually(500, || console().contains("exec-output")),
+        "{}",
+        console()
+    );
+    // init blocks SIGCHLD for its signalfd; children start with an empty mask.
+    let empty_mask = "SigBlk:\t0000000000000000";
+    assert!(
+        eventually(500, || console().contains(empty_mask)),
         "{}",
         console()
     );
