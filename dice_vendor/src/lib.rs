@@ -24,7 +24,7 @@
 //! [`dice`] (CDI/key/ID derivation), [`cert`] (the CWT certificate),
 //! [`config_descriptor`], [`handover`] (handover format and the chain-extending main
 //! flow), [`vendor`], [`dice_chain_raw`], [`source`] (driver / sample parent), [`verify`]
-//! (chain verifier) and [`bench`].
+//! (chain verifier) and [`mod@bench`].
 
 pub mod bench;
 pub mod cbor;

@@ -10,6 +10,7 @@ use dice_vendor::{
     derive_vendor_node, inspect_chain_bytes, sample_handover, verify_chain_bytes, Handover,
     VendorMeasurement,
 };
+use zeroize::Zeroizing;
 
 #[derive(Parser)]
 #[command(about = "Android-profile DICE: verify, show and derive (Microdroid vendor node)")]
@@ -69,8 +70,11 @@ enum Command {
     },
 }
 
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+/// Reads a file that may hold CDIs into a buffer zeroized on drop.
+fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
+    Ok(Zeroizing::new(
+        std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+    ))
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -110,7 +114,7 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let parent_bytes = match (parent, sample_parent) {
                 (Some(path), false) => read(&path)?,
-                (None, true) => sample_handover()?,
+                (None, true) => Zeroizing::new(sample_handover()?),
                 _ => bail!("give exactly one of --parent and --sample-parent"),
             };
             let parent = Handover::parse(&parent_bytes)?;

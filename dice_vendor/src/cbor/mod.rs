@@ -7,7 +7,7 @@
 //! config hash −4670547) and it measures before it writes. `coset` always re-encodes maps from
 //! its own structs and orders claims its own way, so [`writer`] is a tiny encoder that writes
 //! exactly the tokens we ask for, always with the shortest head. It can first *count* the
-//! bytes ([`writer::Counter`]) so buffers that hold CDIs are allocated once, at their final
+//! bytes ([`writer::encode_exact`]) so buffers that hold CDIs are allocated once, at their final
 //! size, and never reallocated (a reallocation would leave an unzeroized copy behind).
 //!
 //! Parsing of untrusted handovers follows open-dice's `cbor_reader.c` exactly ([`reader`]):
