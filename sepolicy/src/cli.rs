@@ -4,6 +4,11 @@
 //!   `PATH<TAB>CONTEXT` per path exactly as `matchpathcon -f` does: one
 //!   trailing `/` is dropped from PATH, the mode comes from `lstat(PATH)`
 //!   unless `-m` forces one, and `<<none>>` stands for no context.
+//!   `-m` takes the class names `file dir chr_file blk_file lnk_file
+//!   fifo_file sock_file`, and `pipe` as matchpathcon documents it.
+//!   (matchpathcon 3.4 only reads the first letter, so its `fifo_file` is
+//!   a regular file and unknown names are taken by their first letter; we
+//!   reject unknown names.)
 //! - `sepolicy restorecon [-R] [-n] [-v] [-f FILE]... PATH...` labels PATH
 //!   (recursively with `-R`; `-n`: change nothing; `-v`: print each change
 //!   as `Relabeled PATH from OLD to NEW`).
@@ -27,7 +32,7 @@ use crate::policy::selinux_active;
 
 const USAGE: &str = "usage: sepolicy lookup [-f FILE]... [-m TYPE] PATH...\n       \
 sepolicy restorecon [-R] [-n] [-v] [-f FILE]... PATH...\n\
-TYPE: file dir chr_file blk_file lnk_file fifo_file sock_file\n";
+TYPE: file dir chr_file blk_file lnk_file fifo_file (or pipe) sock_file\n";
 
 /// Where the guest mounts selinuxfs.
 const SELINUXFS: &str = "/sys/fs/selinux";
@@ -118,10 +123,13 @@ fn parse_options(args: &[OsString], flags: &[u8], with_type: bool) -> Result<Opt
                     opts.files.push(PathBuf::from(value));
                 } else {
                     let name = value.to_string_lossy();
-                    opts.kind = Some(
-                        FileKind::from_class_name(&name)
-                            .ok_or_else(|| format!("unknown file type {name:?} for -m"))?,
-                    );
+                    // `pipe` is matchpathcon's documented name for FIFOs.
+                    let kind = match &*name {
+                        "pipe" => Some(FileKind::Fifo),
+                        other => FileKind::from_class_name(other),
+                    };
+                    opts.kind =
+                        Some(kind.ok_or_else(|| format!("unknown file type {name:?} for -m"))?);
                 }
                 break;
             }

@@ -352,10 +352,16 @@ impl Parser<'_> {
             });
         }
         match c {
-            b'N' => Ok(Item::Node {
-                node: Node::Class(ByteSet::single(b'\n').negated()),
-                quantifiable: true,
-            }),
+            b'N' => {
+                // `\N{` not starting a counted quantifier is `\N{name}`.
+                if self.peek() == Some(b'{') && self.brace_quantifier()?.is_none() {
+                    return Err(self.invalid("\\N{name} is not supported"));
+                }
+                Ok(Item::Node {
+                    node: Node::Class(ByteSet::single(b'\n').negated()),
+                    quantifiable: true,
+                })
+            }
             b'b' => assertion(Node::WordBoundary(true)),
             b'B' => assertion(Node::WordBoundary(false)),
             b'A' => assertion(Node::Start),
@@ -452,9 +458,18 @@ impl Parser<'_> {
         {
             return Err(self.unsupported("[[:<:]] and [[:>:]] word boundaries"));
         }
+        // PCRE2 rejects `[:alpha:]` (and `[.x.]`, `[=x=]`) outside a class,
+        // i.e. right after this `[`.
+        let body = self.pat.get(self.pos..).unwrap_or_default();
+        if matches!(body.first(), Some(b':' | b'.' | b'=')) && posix_syntax_end(body).is_some() {
+            return Err(self.invalid("POSIX named classes are supported only within a class"));
+        }
+        // Like Perl, PCRE2 skips `\E` and `\Q\E` before and after a leading `^`.
+        self.skip_empty_quotes();
         let negate = self.peek() == Some(b'^');
         if negate {
             self.pos += 1;
+            self.skip_empty_quotes();
         }
         let mut set = ByteSet::EMPTY;
         let mut first = true;
@@ -467,8 +482,11 @@ impl Parser<'_> {
                 self.pos += 1;
                 break;
             }
-            first = false;
-            match self.class_atom()? {
+            let atom = self.class_atom()?;
+            if !matches!(atom, ClassAtom::Nothing) {
+                first = false;
+            }
+            match atom {
                 ClassAtom::Set(members) => {
                     if self.peek() == Some(b'-') && self.peek_at(1).is_some_and(|n| n != b']') {
                         return Err(self.invalid("invalid range in character class"));
@@ -551,23 +569,8 @@ impl Parser<'_> {
         let Some(&terminator) = rest.get(1).filter(|t| matches!(t, b':' | b'.' | b'=')) else {
             return Ok(None);
         };
-        // PCRE2's check_posix_syntax: scan for `<terminator>]`, giving up at
-        // an unescaped `]` or at `[` followed by the terminator.
-        let mut i = 2;
-        let end = loop {
-            let Some(&b) = rest.get(i) else {
-                return Ok(None);
-            };
-            let next = rest.get(i + 1).copied();
-            if b == b'\\' && matches!(next, Some(b']' | b'\\')) {
-                i += 2;
-            } else if (b == b'[' && next == Some(terminator)) || b == b']' {
-                return Ok(None);
-            } else if b == terminator && next == Some(b']') {
-                break i;
-            } else {
-                i += 1;
-            }
+        let Some(end) = posix_syntax_end(rest.get(1..).unwrap_or_default()).map(|e| e + 1) else {
+            return Ok(None);
         };
         if terminator != b':' {
             return Err(self.invalid("POSIX collating elements are not supported"));
@@ -582,6 +585,44 @@ impl Parser<'_> {
         };
         self.pos += end + 2;
         Ok(Some(if negate { set.negated() } else { set }))
+    }
+}
+
+impl Parser<'_> {
+    /// Skips `\E` and `\Q\E` (empty quotes).
+    fn skip_empty_quotes(&mut self) {
+        loop {
+            let rest = self.pat.get(self.pos..).unwrap_or_default();
+            if rest.starts_with(b"\\E") {
+                self.pos += 2;
+            } else if rest.starts_with(b"\\Q\\E") {
+                self.pos += 4;
+            } else {
+                return;
+            }
+        }
+    }
+}
+
+/// PCRE2's `check_posix_syntax`: `text` starts with the terminator (`:`,
+/// `.` or `=`) that followed a `[`; returns the index of the terminator
+/// that is followed by `]`, giving up at an unescaped `]` or at `[`
+/// followed by the terminator.
+fn posix_syntax_end(text: &[u8]) -> Option<usize> {
+    let terminator = *text.first()?;
+    let mut i = 1;
+    loop {
+        let b = *text.get(i)?;
+        let next = text.get(i + 1).copied();
+        if b == b'\\' && matches!(next, Some(b']' | b'\\')) {
+            i += 2;
+        } else if (b == b'[' && next == Some(terminator)) || b == b']' {
+            return None;
+        } else if b == terminator && next == Some(b']') {
+            return Some(i);
+        } else {
+            i += 1;
+        }
     }
 }
 

@@ -105,6 +105,14 @@ fn escapes_and_classes() {
     assert!(matches("/a\\Bb", b"/ab"));
     assert!(!matches("/a\\bb", b"/ab"));
     assert!(matches("/\\N", b"/x"));
+    assert!(matches("/\\N{2}", b"/xy"));
+    assert!(matches("/[\\E]a]", b"/]"));
+    assert!(matches("/[\\E^a]", b"/b"));
+    assert!(!matches("/[\\E^a]", b"/a"));
+    assert!(matches("/[^\\Q\\E]a]", b"/b"));
+    assert!(matches("/[^:alpha:]", b"/b"));
+    assert!(matches("/[\\E-b]", b"/-"));
+    assert!(!matches("/[\\E-b]", b"/a"));
     assert!(!matches("/\\N", b"/\n"));
 }
 
@@ -168,6 +176,11 @@ fn invalid_patterns_are_rejected_as_invalid() {
         "/\\x{100}",
         "/(?#x",
         "/a*?+",
+        "/\\N{",
+        "/\\N{,2}",
+        "/[:alpha:]",
+        "/a[.x.]",
+        "/[=a=]b",
     ] {
         assert!(is_invalid(bad), "{bad}: {:?}", SpecRegex::new(bad).err());
     }
@@ -199,7 +212,6 @@ fn untranslatable_patterns_are_rejected_as_unsupported() {
         "/\\Q\\E*",
         "/\\E*",
         "/a(?#x)*",
-        "/[\\E-b]",
         "/[a-\\Eb]",
         "/(a|b$)c",
         "/a$b",
