@@ -204,7 +204,8 @@ const SUBJECT_BYTES: &[u8] = b"ab/.1_-]{},:$\\\n\t Aab";
 fn pattern(rng: &mut Rng) -> String {
     let mut p = String::new();
     for _ in 0..1 + rng.below(6) {
-        p.push_str(rng.pick(FRAGMENTS));
+        let fragment: &&str = rng.pick(FRAGMENTS);
+        p.push_str(fragment);
     }
     p
 }
