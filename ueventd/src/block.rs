@@ -130,10 +130,9 @@ fn parse_sysfs_uevent(
         if raw.is_empty() {
             continue;
         }
-        let Some(eq) = raw.iter().position(|&b| b == b'=') else {
+        let Some((key, value)) = split_key_value(raw) else {
             return Err(err(line, "not KEY=VALUE".into()));
         };
-        let (key, value) = (&raw[..eq], &raw[eq + 1..]);
         if !matches!(key, b"MAJOR" | b"MINOR" | b"PARTN" | b"PARTNAME") {
             continue;
         }
@@ -163,6 +162,12 @@ fn parse_sysfs_uevent(
         partn,
         devpath,
     })
+}
+
+/// Splits `KEY=VALUE` at the first `=`.
+pub(crate) fn split_key_value(field: &[u8]) -> Option<(&[u8], &[u8])> {
+    let eq = field.iter().position(|&b| b == b'=')?;
+    Some((field.get(..eq)?, field.get(eq + 1..)?))
 }
 
 /// The device carrying `partname` (compared after sanitising both, as the by-name link

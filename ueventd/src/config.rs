@@ -376,8 +376,8 @@ fn parse_text(
             }
             "import" => {
                 end_section(&mut section, config);
-                if args.len() == 2 {
-                    let target = PathBuf::from(&args[1]);
+                if let [_, path] = args.as_slice() {
+                    let target = PathBuf::from(path);
                     config.imports.push(target.clone());
                     imports.push((target, number));
                     section = Section::Import;
@@ -409,10 +409,9 @@ fn end_section(section: &mut Section, config: &mut UeventdConfig) {
 }
 
 fn start_subsystem(args: &[String], config: &UeventdConfig) -> Result<Subsystem, String> {
-    if args.len() != 2 {
+    let [_, name] = args else {
         return Err("subsystem takes exactly one name".into());
-    }
-    let name = &args[1];
+    };
     if config.subsystem(name).is_some() {
         return Err(format!("ignoring duplicate subsystem entry '{name}'"));
     }
@@ -420,14 +419,14 @@ fn start_subsystem(args: &[String], config: &UeventdConfig) -> Result<Subsystem,
 }
 
 fn parse_subsystem_option(args: &[String], sub: &mut Subsystem) -> Result<(), String> {
-    let keyword = args[0].as_str();
+    let keyword = args.first().map_or("", String::as_str);
     if !matches!(keyword, "devname" | "dirname") {
         return Err(format!("invalid keyword '{keyword}' in subsystem section"));
     }
-    if args.len() != 2 {
+    let [_, value] = args else {
         return Err(format!("{keyword} takes exactly one argument"));
-    }
-    let value = args[1].as_str();
+    };
+    let value = value.as_str();
     if keyword == "devname" {
         sub.devname = match value {
             "uevent_devname" => DevnameSource::UeventDevname,
@@ -492,28 +491,27 @@ fn parse_mode_owner(rest: &[String]) -> Result<(u32, u32, u32, bool), String> {
 }
 
 fn parse_dev_line(args: &[String], config: &mut UeventdConfig) -> Result<(), String> {
-    if !(4..=5).contains(&args.len()) {
+    let (Some((name, rest)), 4..=5) = (args.split_first(), args.len()) else {
         return Err("/dev/ lines must have 4 or 5 entries".into());
-    }
-    let (mode, uid, gid, no_fnm) = parse_mode_owner(&args[1..])?;
+    };
+    let (mode, uid, gid, no_fnm) = parse_mode_owner(rest)?;
     config
         .dev_permissions
-        .push(Permissions::new(&args[0], mode, uid, gid, no_fnm));
+        .push(Permissions::new(name, mode, uid, gid, no_fnm));
     Ok(())
 }
 
 fn parse_sysfs_line(args: &[String], config: &mut UeventdConfig) -> Result<(), String> {
-    if !(5..=6).contains(&args.len()) {
+    let ([name, attribute, rest @ ..], 5..=6) = (args, args.len()) else {
         return Err("/sys/ lines must have 5 or 6 entries".into());
-    }
-    let attribute = &args[1];
+    };
     if attribute.is_empty() || attribute.starts_with('/') || attribute.split('/').any(|c| c == "..")
     {
         return Err(format!("invalid sysfs attribute '{attribute}'"));
     }
-    let (mode, uid, gid, no_fnm) = parse_mode_owner(&args[2..])?;
+    let (mode, uid, gid, no_fnm) = parse_mode_owner(rest)?;
     config.sysfs_permissions.push(SysfsPermissions {
-        pattern: PathPattern::new(&args[0], no_fnm),
+        pattern: PathPattern::new(name, no_fnm),
         attribute: attribute.clone(),
         mode,
         uid,
@@ -523,20 +521,22 @@ fn parse_sysfs_line(args: &[String], config: &mut UeventdConfig) -> Result<(), S
 }
 
 fn parse_firmware_directories(args: &[String], config: &mut UeventdConfig) -> Result<(), String> {
-    if args.len() < 2 {
+    let [_, dirs @ ..] = args else {
+        return Err("firmware_directories must have at least 1 entry".into());
+    };
+    if dirs.is_empty() {
         return Err("firmware_directories must have at least 1 entry".into());
     }
-    config
-        .firmware_directories
-        .extend(args[1..].iter().cloned());
+    config.firmware_directories.extend(dirs.iter().cloned());
     Ok(())
 }
 
 fn parse_external_handler(args: &[String], config: &mut UeventdConfig) -> Result<(), String> {
-    if !(4..=5).contains(&args.len()) {
-        return Err("external_firmware_handler lines must have 3 or 4 parameters".into());
-    }
-    let devpath = &args[1];
+    let (devpath, user, group, handler) = match args {
+        [_, devpath, user, handler] => (devpath, user, None, handler),
+        [_, devpath, user, group, handler] => (devpath, user, Some(group), handler),
+        _ => return Err("external_firmware_handler lines must have 3 or 4 parameters".into()),
+    };
     if config
         .external_firmware_handlers
         .iter()
@@ -546,11 +546,10 @@ fn parse_external_handler(args: &[String], config: &mut UeventdConfig) -> Result
             "found a previous external_firmware_handler with the same devpath, '{devpath}'"
         ));
     }
-    let uid = parse_user(&args[2], "handler uid")?;
-    let (gid, handler) = if args.len() == 5 {
-        (parse_user(&args[3], "handler gid")?, &args[4])
-    } else {
-        (0, &args[3])
+    let uid = parse_user(user, "handler uid")?;
+    let gid = match group {
+        Some(g) => parse_user(g, "handler gid")?,
+        None => 0,
     };
     if handler.split(' ').all(str::is_empty) {
         return Err("external_firmware_handler has an empty program".into());
@@ -567,38 +566,34 @@ fn parse_external_handler(args: &[String], config: &mut UeventdConfig) -> Result
 }
 
 fn parse_enabled(args: &[String]) -> Result<bool, String> {
-    if args.len() != 2 {
-        return Err(format!("{} lines take exactly one parameter", args[0]));
-    }
-    match args[1].as_str() {
+    let keyword = args.first().map_or("", String::as_str);
+    let [_, value] = args else {
+        return Err(format!("{keyword} lines take exactly one parameter"));
+    };
+    match value.as_str() {
         "enabled" => Ok(true),
         "disabled" => Ok(false),
         _ => Err(format!(
-            "{} takes either 'enabled' or 'disabled' as a parameter",
-            args[0]
+            "{keyword} takes either 'enabled' or 'disabled' as a parameter"
         )),
     }
 }
 
 fn parse_rcvbuf(args: &[String], config: &mut UeventdConfig) -> Result<(), String> {
-    if args.len() != 2 {
+    let [_, value] = args else {
         return Err("uevent_socket_rcvbuf_size lines take exactly one parameter".into());
-    }
-    let size = parse_byte_count(&args[1]).ok_or_else(|| {
-        format!(
-            "could not parse size '{}' for uevent_socket_rcvbuf_size",
-            args[1]
-        )
-    })?;
+    };
+    let size = parse_byte_count(value)
+        .ok_or_else(|| format!("could not parse size '{value}' for uevent_socket_rcvbuf_size"))?;
     config.uevent_socket_rcvbuf_size = Some(size);
     Ok(())
 }
 
 fn parse_restorecon_dir(args: &[String], config: &mut UeventdConfig) -> Result<(), String> {
-    if args.len() != 2 {
+    let [_, dir] = args else {
         return Err("parallel_restorecon_dir lines take exactly one parameter".into());
-    }
-    config.parallel_restorecon_dirs.push(args[1].clone());
+    };
+    config.parallel_restorecon_dirs.push(dir.clone());
     Ok(())
 }
 

@@ -13,7 +13,7 @@
 //! (node or link), else 0600 root:root. Not done: `/dev/block/<type>/<device>/…`
 //! platform/pci links, USB character-device links, the ashmem duplicate and restorecon.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,7 +25,7 @@ use crate::block::{
     BlockDevice, NodeAttrs,
 };
 use crate::coldboot::{ColdbootReport, ColdbootWalk};
-use crate::config::UeventdConfig;
+use crate::config::{DevnameSource, UeventdConfig};
 use crate::error::UeventdError;
 use crate::firmware::{load_firmware, FirmwareOutcome, FirmwareRequest};
 use crate::ops::{DeviceOps, NodeKind, S_IFDIR, S_IFLNK};
@@ -39,6 +39,8 @@ pub const COLD_BOOT_DONE_PROP: &str = "ro.cold_boot_done";
 pub const MAX_REMEMBERED_ALIASES: usize = 8192;
 /// Firmware loads in flight before the loop waits for the oldest.
 pub const MAX_FIRMWARE_THREADS: usize = 16;
+/// Firmware outcomes kept for [`Ueventd::wait_for_firmware`] (the oldest are dropped).
+pub const MAX_FIRMWARE_OUTCOMES: usize = 64;
 /// Consecutive socket errors after which [`Ueventd::run`] gives up.
 const MAX_SOCKET_ERRORS: usize = 100;
 
@@ -99,6 +101,7 @@ pub struct Ueventd<'a> {
     links: HashMap<String, Vec<PathBuf>>,
     aliases: HashSet<String>,
     firmware: Vec<JoinHandle<FirmwareOutcome>>,
+    finished: VecDeque<FirmwareOutcome>,
 }
 
 impl<'a> Ueventd<'a> {
@@ -123,6 +126,7 @@ impl<'a> Ueventd<'a> {
             links: HashMap::new(),
             aliases: HashSet::new(),
             firmware: Vec::new(),
+            finished: VecDeque::new(),
         }
     }
 
@@ -244,9 +248,11 @@ impl<'a> Ueventd<'a> {
         }
     }
 
-    /// Waits for every firmware load in flight and returns their outcomes.
+    /// Waits for every firmware load in flight, then returns the outcomes of the loads
+    /// finished since the last call (at most [`MAX_FIRMWARE_OUTCOMES`], latest kept).
     pub fn wait_for_firmware(&mut self) -> Vec<FirmwareOutcome> {
-        self.reap_firmware(true)
+        self.reap_firmware(true);
+        std::mem::take(&mut self.finished).into()
     }
 
     fn drain(&mut self, source: &mut dyn UeventSource, report: &mut ColdbootReport) {
@@ -447,9 +453,9 @@ impl<'a> Ueventd<'a> {
             format!("/dev/block/{base}")
         } else if let Some(sub) = self.config.subsystem(subsystem) {
             let name = match sub.devname {
-                crate::config::DevnameSource::UeventDevname => devname.to_string(),
-                crate::config::DevnameSource::UeventDevpath => base.to_string(),
-                crate::config::DevnameSource::SysName => self.sys_name(ev, devname),
+                DevnameSource::UeventDevname => devname.to_string(),
+                DevnameSource::UeventDevpath => base.to_string(),
+                DevnameSource::SysName => self.sys_name(ev, devname),
             };
             check_relative("DEVNAME", &name)?;
             format!("{}/{name}", sub.dirname)
@@ -532,8 +538,11 @@ impl<'a> Ueventd<'a> {
     fn start_firmware(&mut self, req: FirmwareRequest) {
         self.reap_firmware(false);
         if self.firmware.len() >= MAX_FIRMWARE_THREADS {
-            let oldest = self.firmware.remove(0);
-            log_firmware(oldest.join());
+            let mut pending = std::mem::take(&mut self.firmware).into_iter();
+            if let Some(oldest) = pending.next() {
+                self.record_firmware(oldest.join());
+            }
+            self.firmware = pending.collect();
         }
         let dirs = self.config.firmware_directories.clone();
         let handlers = self.config.external_firmware_handlers.clone();
@@ -557,26 +566,31 @@ impl<'a> Ueventd<'a> {
                 Err(e) => log::error!("ueventd: firmware thread: {e}; loading inline"),
             }
         }
-        log_firmware(Ok(load_firmware(
-            self.ops, &sys_root, &dirs, &handlers, &req,
-        )));
+        let outcome = load_firmware(self.ops, &sys_root, &dirs, &handlers, &req);
+        self.record_firmware(Ok(outcome));
+    }
+
+    /// Logs a finished load and keeps its outcome for [`Self::wait_for_firmware`].
+    fn record_firmware(&mut self, result: std::thread::Result<FirmwareOutcome>) {
+        if let Some(outcome) = log_firmware(result) {
+            if self.finished.len() >= MAX_FIRMWARE_OUTCOMES {
+                self.finished.pop_front();
+            }
+            self.finished.push_back(outcome);
+        }
     }
 
     /// Joins finished firmware threads (all of them with `all`).
-    fn reap_firmware(&mut self, all: bool) -> Vec<FirmwareOutcome> {
-        let mut outcomes = Vec::new();
+    fn reap_firmware(&mut self, all: bool) {
         let mut pending = Vec::new();
         for handle in std::mem::take(&mut self.firmware) {
             if all || handle.is_finished() {
-                if let Some(o) = log_firmware(handle.join()) {
-                    outcomes.push(o);
-                }
+                self.record_firmware(handle.join());
             } else {
                 pending.push(handle);
             }
         }
         self.firmware = pending;
-        outcomes
     }
 
     fn load_modalias(&mut self, alias: &str) {

@@ -220,12 +220,11 @@ pub fn parse_uevent(msg: &[u8]) -> Result<Uevent, UeventError> {
         if field.is_empty() {
             continue;
         }
-        let Some(eq) = field.iter().position(|&b| b == b'=') else {
+        let Some((key, value)) = crate::block::split_key_value(field) else {
             return Err(UeventError::NoEquals(
                 String::from_utf8_lossy(field).into_owned(),
             ));
         };
-        let (key, value) = (&field[..eq], &field[eq + 1..]);
         let Some(key) = known_key(key) else {
             continue;
         };

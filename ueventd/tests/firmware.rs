@@ -321,7 +321,11 @@ fn daemon_inline_mode() {
     u.handle_uevent(&firmware_event("brcm/fw.bin")).unwrap();
     // Already done when handle_uevent returns.
     assert_eq!(ops.written(&fw.loader.join("data")), b"second copy");
-    assert!(u.wait_for_firmware().is_empty());
+    let outcomes = u.wait_for_firmware();
+    assert!(matches!(
+        outcomes[..],
+        [FirmwareOutcome::Loaded { bytes: 11, .. }]
+    ));
 }
 
 #[test]
@@ -346,14 +350,22 @@ fn many_requests_are_bounded() {
     for _ in 0..50 {
         u.handle_uevent(&firmware_event("brcm/fw.bin")).unwrap();
     }
-    let left = u.wait_for_firmware();
-    assert!(left.len() <= ueventd::daemon::MAX_FIRMWARE_THREADS);
+    // 50 loads with at most MAX_FIRMWARE_THREADS in flight; 100 more keep only the latest
+    // MAX_FIRMWARE_OUTCOMES outcomes.
+    let mut more = u.wait_for_firmware();
+    assert_eq!(more.len(), 50);
+    for _ in 0..100 {
+        u.handle_uevent(&firmware_event("brcm/fw.bin")).unwrap();
+    }
+    more = u.wait_for_firmware();
+    assert_eq!(more.len(), ueventd::daemon::MAX_FIRMWARE_OUTCOMES);
+    assert!(u.wait_for_firmware().is_empty());
     let loads = ops
         .ops()
         .iter()
         .filter(|op| matches!(op, Op::Copy { .. }))
         .count();
-    assert_eq!(loads, 50);
+    assert_eq!(loads, 150);
 }
 
 #[test]
