@@ -6,7 +6,9 @@
 //!
 //! [`fnmatch`] is our own byte-wise implementation of glibc's `fnmatch` in the C locale
 //! (`*`, `?`, bracket expressions with `!`/`^`, ranges and `[:class:]`, backslash
-//! escapes); the tests compare it with libc's. It runs in O(pattern × path) time and
+//! escapes); the tests compare it with libc's. One deliberate difference: glibc never
+//! matches a `*` directly followed by an escaped `\/` under `FNM_PATHNAME`; we match it,
+//! as BSD-derived implementations (bionic, AOSP's libc) do. It runs in O(pattern × path) time and
 //! constant space, so hostile patterns cannot blow up.
 
 /// How a [`PathPattern`] matches.

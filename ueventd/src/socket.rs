@@ -4,6 +4,7 @@
 //! [`UeventSource`] abstracts "pending uevents" so coldboot runs against fakes in tests.
 
 use std::os::fd::OwnedFd;
+use std::time::Duration;
 
 use crate::error::{UeventError, UeventdError};
 use crate::sys;
@@ -87,7 +88,15 @@ impl UeventSocket {
 
     /// Blocks until a message is pending.
     pub fn wait(&self) -> Result<(), UeventdError> {
-        sys::wait_readable(&self.fd).map_err(|source| UeventdError::Socket { op: "poll", source })
+        self.wait_timeout(None).map(drop)
+    }
+
+    /// Waits at most `timeout` (forever with `None`) for a pending message; returns
+    /// whether one is pending. For a first stage that waits a bounded time for a
+    /// partition: open the socket, [`crate::scan_block_devices`], then wait and read.
+    pub fn wait_timeout(&self, timeout: Option<Duration>) -> Result<bool, UeventdError> {
+        sys::wait_readable(&self.fd, timeout)
+            .map_err(|source| UeventdError::Socket { op: "poll", source })
     }
 }
 

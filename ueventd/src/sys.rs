@@ -10,6 +10,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -254,12 +255,24 @@ pub(crate) fn recv_uevent(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<Option<Raw
     }
 }
 
-/// Blocks until the socket is readable.
-pub(crate) fn wait_readable(fd: &OwnedFd) -> io::Result<()> {
+/// Waits until the socket is readable: forever with `None`, else at most `timeout`.
+/// Returns whether it is readable.
+pub(crate) fn wait_readable(fd: &OwnedFd, timeout: Option<Duration>) -> io::Result<bool> {
+    let deadline = timeout.map(|t| Instant::now().checked_add(t));
     loop {
+        let poll_timeout = match deadline {
+            None | Some(None) => PollTimeout::NONE,
+            Some(Some(at)) => {
+                let left = at.saturating_duration_since(Instant::now());
+                // Round up so a short wait does not become a busy loop.
+                let ms = left.as_nanos().div_ceil(1_000_000);
+                PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
+            }
+        };
         let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::NONE) {
-            Ok(_) => return Ok(()),
+        match poll(&mut fds, poll_timeout) {
+            Ok(0) => return Ok(false),
+            Ok(_) => return Ok(true),
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(nix_err(e)),
         }

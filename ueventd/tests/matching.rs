@@ -163,6 +163,13 @@ fn pattern_edge_cases() {
 }
 
 #[test]
+fn glibc_star_before_escaped_slash() {
+    assert!(fnmatch("*\\/", "a/", true));
+    assert!(!libc_fnmatch("*\\/", "a/", true));
+    assert!(fnmatch("*\\/", "a/", false) && libc_fnmatch("*\\/", "a/", false));
+}
+
+#[test]
 fn known_fnmatch_cases_agree_with_libc() {
     let cases = [
         ("/dev/*/test", "/dev/a/test"),
@@ -213,6 +220,10 @@ proptest! {
         text in "[ab/\\-\\]\\[!]{0,10}",
         pathname in any::<bool>(),
     ) {
+        // glibc quirk: with FNM_PATHNAME, `*` directly before an escaped `\/` never
+        // matches (its star loop stops before the first `/`). Bionic, which AOSP uses,
+        // and we match there; see `glibc_star_before_escaped_slash`.
+        prop_assume!(!(pathname && pattern.contains("*\\/")));
         prop_assert_eq!(
             fnmatch(&pattern, &text, pathname),
             libc_fnmatch(&pattern, &text, pathname),
