@@ -90,7 +90,7 @@ pub(crate) fn parse_args(args: &[OsString]) -> Result<Args, Option<String>> {
     })
 }
 
-/// Entry point for argv[0] `ueventd`: `args` is the full argv (program name first).
+/// Entry point for `argv[0] == "ueventd"`: `args` is the full argv (program name first).
 pub fn applet_main(args: &[OsString], hooks: Hooks) -> i32 {
     let args = match parse_args(args.get(1..).unwrap_or_default()) {
         Ok(a) => a,

@@ -273,6 +273,12 @@ fn parse_file(
                 line,
                 message: format!("imports nested deeper than {MAX_IMPORT_DEPTH}"),
             });
+        } else if let Err(e) = fs::metadata(&target) {
+            errors.push(ConfigError {
+                file: origin.clone(),
+                line,
+                message: format!("cannot import {}: {e}", target.display()),
+            });
         } else {
             parse_path(&target, config, errors, stack);
         }

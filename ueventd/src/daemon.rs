@@ -30,7 +30,7 @@ use crate::error::UeventdError;
 use crate::firmware::{load_firmware, FirmwareOutcome, FirmwareRequest};
 use crate::ops::{DeviceOps, NodeKind, S_IFDIR, S_IFLNK};
 use crate::paths::{dev_path, is_safe_component, is_safe_relative, sys_path};
-use crate::socket::{Received, UeventSocket, UeventSource, DEFAULT_RCVBUF};
+use crate::socket::{DropReason, Received, UeventSocket, UeventSource, DEFAULT_RCVBUF};
 use crate::uevent::{Uevent, UeventAction};
 
 /// The property set when coldboot is done.
@@ -230,9 +230,7 @@ impl<'a> Ueventd<'a> {
                             log::error!("ueventd: {} {}: {e}", ev.action.as_str(), ev.devpath);
                         }
                     }
-                    Ok(Some(Received::Dropped(reason))) => {
-                        log::warn!("ueventd: dropped a uevent message: {reason:?}");
-                    }
+                    Ok(Some(Received::Dropped(reason))) => log_drop(&reason),
                     Ok(None) => break,
                     Err(e) => {
                         errors += 1;
@@ -267,7 +265,7 @@ impl<'a> Ueventd<'a> {
                 }
                 Ok(Some(Received::Dropped(reason))) => {
                     report.dropped += 1;
-                    log::warn!("ueventd: dropped a uevent message: {reason:?}");
+                    log_drop(&reason);
                 }
                 Ok(None) => return,
                 Err(e) => {
@@ -648,6 +646,16 @@ fn check_relative(what: &'static str, name: &str) -> Result<(), UeventdError> {
             what,
             name: name.to_string(),
         })
+    }
+}
+
+/// Messages from user space (udev-style broadcasts) are routine; the rest are not.
+fn log_drop(reason: &DropReason) {
+    match reason {
+        DropReason::NotKernel(_) | DropReason::NotRoot(_) | DropReason::Unicast => {
+            log::debug!("ueventd: dropped a uevent message: {reason:?}")
+        }
+        _ => log::warn!("ueventd: dropped a uevent message: {reason:?}"),
     }
 }
 

@@ -1,5 +1,5 @@
 //! Firmware loading (AOSP `init/firmware_handler.cpp`): when the kernel asks for a file
-//! (SUBSYSTEM=firmware, ACTION=add, FIRMWARE=<name>), search `firmware_directories` in
+//! (`SUBSYSTEM=firmware`, `ACTION=add`, `FIRMWARE=<name>`), search `firmware_directories` in
 //! order and feed the first match through `/sys/<DEVPATH>/loading` (`1`), `data`, then
 //! `loading` (`0`); if nothing is found or the copy fails, write `-1` to `loading` so the
 //! kernel aborts the request cleanly.

@@ -640,8 +640,11 @@ fn system_then_vendor_fixture_files() {
         parse_config_files(&[testdata("system_ueventd.rc"), testdata("vendor_ueventd.rc")]);
     // The only problem: the system file imports a directory that is not there.
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].line, 0);
-    assert!(errors[0].file.ends_with("/vendor/etc/ueventd.rc.d"));
+    assert_eq!(errors[0].line, 30);
+    assert!(errors[0].file.ends_with("testdata/system_ueventd.rc"));
+    assert!(errors[0]
+        .message
+        .contains("cannot import /vendor/etc/ueventd.rc.d"));
     assert_eq!(c.uevent_socket_rcvbuf_size, Some(16 << 20));
     assert!(c.modalias_handling, "vendor overrides system");
     assert_eq!(
