@@ -24,6 +24,14 @@ macro_rules! reasons {
                     $(Reason::$variant => $token,)*
                 }
             }
+
+            /// The reason whose token is `token` (libraries report tokens as strings).
+            pub fn from_token(token: &str) -> Option<Reason> {
+                match token {
+                    $($token => Some(Reason::$variant),)*
+                    _ => None,
+                }
+            }
         }
     };
 }
@@ -126,6 +134,24 @@ mod tests {
             let t = r.token();
             assert!(t.chars().all(|c| c.is_ascii_uppercase() || c == '_'), "{t}");
             assert!(seen.insert(t), "duplicate token {t}");
+        }
+    }
+
+    #[test]
+    fn library_tokens_map_to_reasons() {
+        for r in Reason::ALL {
+            assert_eq!(Reason::from_token(r.token()), Some(*r));
+        }
+        for t in [
+            avb::REASON_VBMETA_INVALID,
+            avb::REASON_VBMETA_UNSIGNED,
+            avb::REASON_VENDOR_DIGEST_MALFORMED,
+            "DICE_DRIVER_MISSING",
+            "DICE_HANDOVER_INVALID",
+            "DICE_DERIVE",
+            "DICE_OUTPUT",
+        ] {
+            assert!(Reason::from_token(t).is_some(), "{t}");
         }
     }
 

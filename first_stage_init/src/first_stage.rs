@@ -1,15 +1,37 @@
-//! The first stage, in boot order. Each step returns `Result<_, Fatal>`; [`run`] turns an
-//! error into the `FIRST_STAGE_FATAL` line and a power-off.
+//! The first stage, in boot order (ARCHITECTURE.md walks through it):
+//!
+//! 1. `start`, `early_mounts`: `/proc`, `/sys`, devtmpfs `/dev`, the
+//!    `/microdroid_resources` tmpfs; logging moves to `/dev/kmsg`;
+//! 2. `modules`: the initramfs's first-stage modules (`/lib/modules/modules.load`);
+//! 3. `partition`: the `microdroid-vendor` block device and its by-name link;
+//! 4. `vbmeta`: footer, vbmeta and signature; root digest against the device tree;
+//! 5. `dice`: the Microdroid vendor DICE node into `dice_chain.raw`;
+//! 6. `verity`, `vendor_mount`: dm-verity over the partition, ext4 read-only on `/vendor`;
+//! 7. `vendor_modules`: one `modprobe -a` pass over `/vendor/lib/modules/modules.load`;
+//! 8. `selinux`: policy load and labels, if the initramfs carries a policy;
+//! 9. `second_stage`: exec the rc interpreter (or power off if there is none).
+//!
+//! Steps 3–7 run only when the host asked for a vendor partition (DESIGN §2). Each step
+//! returns `Result<_, Fatal>`; [`run`] turns an error into the `FIRST_STAGE_FATAL` line
+//! and a power-off.
 
 use std::path::{Path, PathBuf};
 
 use log::LevelFilter;
 
+use crate::bootcfg::BootConfig;
 use crate::fatal::{self, Fatal, Reason};
 use crate::mounts::{self, EARLY_MOUNTS};
 use crate::platform::{Kernel, Platform};
 use crate::timeline::Timeline;
-use crate::{logger, sys};
+use crate::vendor::{self, VendorPlan};
+use crate::{dice, kmods, logger, selinux, sys};
+
+/// The rc interpreter's main file: if the initramfs has it, the first stage execs the
+/// second stage.
+pub const INIT_RC: &str = "/system/etc/init/hw/init.rc";
+/// The multi-call binary under its second-stage name.
+pub const SECOND_STAGE: &str = "/system/bin/init";
 
 /// Where the first stage finds things. Everything is under `root` so tests can point it
 /// at a fixture tree.
@@ -33,6 +55,15 @@ impl Layout {
     }
 }
 
+/// What the first stage ends with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// Exec the second stage.
+    SecondStage,
+    /// No rc interpreter in the initramfs: power off.
+    PowerOff,
+}
+
 /// State of one first-stage boot.
 pub struct Boot<'a> {
     platform: &'a dyn Platform,
@@ -50,11 +81,12 @@ impl<'a> Boot<'a> {
         }
     }
 
-    fn mark(&mut self, phase: &'static str) {
+    /// Marks the end of a phase now.
+    pub fn mark(&mut self, phase: &'static str) {
         self.timeline.mark(phase, sys::monotonic());
     }
 
-    /// Mounts `/proc`, `/sys` and `/dev`, then moves logging to `/dev/kmsg`.
+    /// Mounts the early filesystems, then moves logging to `/dev/kmsg`.
     pub fn early_mounts(&mut self) -> Result<(), Fatal> {
         mounts::apply(self.platform, &self.layout.root, EARLY_MOUNTS)
             .map_err(|e| Fatal::new(Reason::EarlyMount, e.to_string()))?;
@@ -73,24 +105,165 @@ impl<'a> Boot<'a> {
         Ok(())
     }
 
-    /// Runs every step in order.
-    pub fn run(&mut self) -> Result<(), Fatal> {
+    /// Loads the initramfs's first-stage modules. Their failure is fatal only when a
+    /// vendor partition is wanted (they are what reaches it).
+    pub fn first_stage_modules(&mut self, cfg: &BootConfig, needed: bool) -> Result<(), Fatal> {
+        let lib = self.layout.path("/lib/modules");
+        let release = std::fs::read_to_string(self.layout.path("/proc/sys/kernel/osrelease"))
+            .unwrap_or_default();
+        let dir = modprobe::first_stage_module_dir(&lib, release.trim());
+        if !dir.join("modules.load").exists() {
+            log::info!(
+                "modules pass=first_stage: no {}/modules.load",
+                dir.display()
+            );
+            self.mark("modules");
+            return Ok(());
+        }
+        let params = modprobe::cmdline_module_params(&cfg.cmdline);
+        let outcome = kmods::load_pass(&dir, self.platform.module_loader(), params);
+        let problem = match &outcome {
+            Ok(r) => {
+                kmods::log_report("first_stage", r);
+                (!r.is_success()).then(|| {
+                    let names: Vec<&str> = r.failed.iter().map(|f| f.module.as_str()).collect();
+                    format!("first-stage modules failed: {}", names.join(" "))
+                })
+            }
+            Err(e) => {
+                log::error!("modules pass=first_stage: {e}");
+                Some(e.clone())
+            }
+        };
+        self.mark("modules");
+        match problem {
+            Some(detail) if needed => Err(Fatal::new(Reason::ModuleLoad, detail)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Steps 3–7: the verified vendor partition, its DICE node and its modules.
+    pub fn vendor(&mut self, cfg: &BootConfig, expected_digest: &str) -> Result<(), Fatal> {
+        let sys_root = self.layout.path("/sys");
+        let dev_root = self.layout.path("/dev");
+        let dev = vendor::wait_for_partition(&sys_root, vendor::PARTITION_TIMEOUT)?;
+        let node = vendor::create_nodes(self.platform.device_ops(), &dev_root, &dev)?;
+        log::info!("vendor: {} is /dev/block/{}", node.display(), dev.name);
+        self.mark("partition");
+
+        let vbmeta = vendor::read_vbmeta(&node)?;
+        let desc = vendor::check_digest(&vbmeta, expected_digest)?;
+        log::info!(
+            "vendor: vbmeta {} signed, rollback_index={}, root digest matches the device tree",
+            vbmeta.algorithm().name(),
+            vbmeta.rollback_index()
+        );
+        self.mark("vbmeta");
+
+        let out = self.layout.path(dice::RESOURCES_DIR).join(dice::CHAIN_FILE);
+        let m = dice::measurement(&vbmeta, desc);
+        let kind = dice::derive(&self.layout.path(dice::DRIVER), cfg.strict_boot, &m, &out)?;
+        log::info!(
+            "dice: \"Microdroid vendor\" node written to {} (parent: {kind:?})",
+            out.display()
+        );
+        self.mark("dice");
+
+        let mapper = vendor::setup_verity(self.platform, &dev_root, &dev, desc)?;
+        self.mark("verity");
+        vendor::mount(self.platform, &mapper, &self.layout.path("/vendor"))?;
+        log::info!("vendor: {} mounted read-only on /vendor", mapper.display());
+        self.mark("vendor_mount");
+
+        let dir = self.layout.path("/vendor/lib/modules");
+        if dir.join("modules.load").exists() {
+            let params = modprobe::cmdline_module_params(&cfg.cmdline);
+            match kmods::load_pass(&dir, self.platform.module_loader(), params) {
+                Ok(r) => kmods::log_report("vendor", &r),
+                // A failed vendor pass is logged and the boot goes on (DESIGN §5).
+                Err(e) => log::error!("modules pass=vendor: {e}"),
+            }
+        } else {
+            log::info!("modules pass=vendor: no /vendor/lib/modules/modules.load");
+        }
+        self.mark("vendor_modules");
+        Ok(())
+    }
+
+    /// Runs every step in order and says what comes next.
+    pub fn run(&mut self) -> Result<Next, Fatal> {
         self.mark("start");
         self.early_mounts()?;
-        Ok(())
+        let cfg = BootConfig::read(&self.layout.path("/proc"));
+        let plan = vendor::plan(&cfg)?;
+        log::info!(
+            "boot: strict_boot={} vendor={}",
+            cfg.strict_boot,
+            match &plan {
+                VendorPlan::Skip => "none",
+                VendorPlan::Mount { .. } => "requested",
+            }
+        );
+        self.first_stage_modules(&cfg, plan != VendorPlan::Skip)?;
+        match &plan {
+            VendorPlan::Mount { expected_digest } => self.vendor(&cfg, expected_digest)?,
+            VendorPlan::Skip => log::info!(
+                "vendor: no /avf/vendor_hashtree_descriptor_root_digest in the device tree \
+                 and no androidboot.microdroid.mount_vendor=1: booting without /vendor"
+            ),
+        }
+        let active = selinux::load(self.platform, &self.layout.root, &cfg.cmdline)?;
+        selinux::restorecon(&self.layout.root, active, &["/dev", dice::RESOURCES_DIR]);
+        self.mark("selinux");
+        if let Some(hwm) = vm_hwm_kb(&self.layout.path("/proc/self/status")) {
+            log::info!("memory: VmHWM={hwm} kB");
+        }
+        Ok(if self.layout.path(INIT_RC).exists() {
+            Next::SecondStage
+        } else {
+            Next::PowerOff
+        })
     }
 }
 
-/// The PID 1 entry: runs the first stage and powers off; never returns.
+/// The peak resident set size from a `/proc/<pid>/status` file.
+pub fn vm_hwm_kb(status: &Path) -> Option<u64> {
+    std::fs::read_to_string(status)
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The PID 1 entry: runs the first stage, then execs the second stage or powers off;
+/// never returns.
 pub fn run() -> ! {
     fatal::install_panic_hook();
     logger::init("first_stage", LevelFilter::Info);
     let mut boot = Boot::new(&Kernel, Layout::guest());
-    if let Err(f) = boot.run() {
-        fatal::die(&f);
+    let next = match boot.run() {
+        Ok(n) => n,
+        Err(f) => fatal::die(&f),
+    };
+    match next {
+        Next::SecondStage => {
+            boot.mark("second_stage");
+            let err = sys::execv(Path::new(SECOND_STAGE), &["init", "second_stage"]);
+            fatal::die(&Fatal::new(
+                Reason::SecondStageExec,
+                format!("exec {SECOND_STAGE}: {err}"),
+            ))
+        }
+        Next::PowerOff => {
+            log::info!("no {INIT_RC}: powering off");
+            boot.mark("poweroff");
+            power_off()
+        }
     }
-    boot.mark("poweroff");
-    power_off()
 }
 
 /// Clean power-off: sync, `reboot(RB_POWER_OFF)`; never returns.
@@ -103,7 +276,16 @@ pub fn power_off() -> ! {
     ))
 }
 
-/// True if `path` names an existing file (helper for optional inputs).
-pub fn exists(path: &Path) -> bool {
-    path.symlink_metadata().is_ok()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_vm_hwm() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("status");
+        std::fs::write(&p, "Name:\tinit\nVmHWM:\t    2280 kB\nVmRSS:\t 100 kB\n").unwrap();
+        assert_eq!(vm_hwm_kb(&p), Some(2280));
+        assert_eq!(vm_hwm_kb(&d.path().join("none")), None);
+    }
 }

@@ -22,7 +22,8 @@ static LOGGER: Logger = Logger {
     kmsg: Mutex::new(None),
 };
 
-/// Installs the logger with `tag` as the line prefix. Safe to call more than once.
+/// Installs the logger with `tag` as the line prefix (none if empty). Safe to call
+/// more than once.
 pub fn init(tag: &'static str, level: LevelFilter) {
     if let Ok(mut t) = LOGGER.tag.lock() {
         *t = tag;
@@ -82,7 +83,11 @@ impl Log for Logger {
             return;
         }
         let tag = self.tag.lock().map(|t| *t).unwrap_or("init");
-        let line = format!("{tag}: {}\n", record.args());
+        let line = if tag.is_empty() {
+            format!("{}\n", record.args())
+        } else {
+            format!("{tag}: {}\n", record.args())
+        };
         if let Ok(mut k) = self.kmsg.lock() {
             if let Some(f) = k.as_mut() {
                 let mut buf = format!("<{}>", priority(record.level())).into_bytes();

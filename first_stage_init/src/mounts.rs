@@ -1,4 +1,5 @@
-//! The early mounts, as a declarative table applied in order under a root directory.
+//! The early mounts, as a declarative table applied in order under a root directory:
+//! `/proc`, `/sys`, devtmpfs on `/dev`, and the `/microdroid_resources` tmpfs.
 
 use std::io;
 use std::path::Path;
@@ -54,6 +55,16 @@ pub const EARLY_MOUNTS: &[MountSpec] = &[
         data: Some("mode=0755"),
         dir_mode: 0o755,
     },
+    // Where the first stage leaves the DICE chain for the payload manager (AOSP:
+    // `mode=0750,uid=0,gid=0`, no exec/suid/dev).
+    MountSpec {
+        source: "tmpfs",
+        target: "/microdroid_resources",
+        fstype: "tmpfs",
+        flags: NOSUID_NODEV_NOEXEC,
+        data: Some("mode=0750,uid=0,gid=0"),
+        dir_mode: 0o750,
+    },
 ];
 
 /// A mount of the table that failed.
@@ -107,7 +118,7 @@ mod tests {
         let r = Recorder::default();
         apply(&r, Path::new("/tmp/root"), EARLY_MOUNTS).unwrap();
         let ops = r.take();
-        assert_eq!(ops.len(), 6);
+        assert_eq!(ops.len(), 8);
         assert_eq!(ops[0], Op::Mkdir(PathBuf::from("/tmp/root/proc"), 0o555));
         assert!(matches!(&ops[1], Op::Mount(s, t, f, _, None)
             if s == "proc" && t == Path::new("/tmp/root/proc") && f == "proc"));

@@ -1,17 +1,55 @@
-//! The multi-call entry: one static binary is `/init` (PID 1, first stage) and every
-//! applet the guest needs, chosen by the name it was started as.
+//! The multi-call entry: one static binary is `/init` (PID 1, first stage), the second
+//! stage and every applet the guest needs, chosen by the name it was started as.
+//!
+//! | invoked as | applet |
+//! | --- | --- |
+//! | `init` with pid 1, no arguments | the first stage |
+//! | `init second_stage` (pid 1) | the rc interpreter (`init_rc`) |
+//! | `init --verify FILE…` | the host-side rc verifier |
+//! | `ueventd` | the device manager |
+//! | `modprobe` | AOSP-toolbox-style module loading |
+//! | `sepolicy`, `restorecon` | file_contexts lookup and labelling |
+//! | `setprop`, `getprop` | property service client |
 
 use std::ffi::OsString;
 use std::path::Path;
 
-use crate::{first_stage, sys};
+use log::LevelFilter;
+
+use crate::hooks::{
+    ContextLabels, PropertyClient, VendorModalias, PROPERTY_SOCKET, VENDOR_MODULES,
+};
+use crate::{first_stage, logger, sys};
 
 /// The applet a program name selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applet {
     /// `/init` as PID 1: the first stage.
     FirstStage,
+    /// The rc interpreter (and its `--verify` mode).
+    SecondStage,
+    /// ueventd.
+    Ueventd,
+    /// modprobe.
+    Modprobe,
+    /// sepolicy (`restorecon` is `sepolicy restorecon`).
+    Sepolicy,
+    /// setprop.
+    Setprop,
+    /// getprop.
+    Getprop,
 }
+
+/// The applets' program names, linked to the binary from `/system/bin`.
+pub const LINKS: &[&str] = &[
+    "init",
+    "ueventd",
+    "modprobe",
+    "sepolicy",
+    "restorecon",
+    "setprop",
+    "getprop",
+];
 
 /// Picks the applet for `args` (args[0] is the program name) and the current pid.
 pub fn select(args: &[OsString], pid: i32) -> Result<Applet, String> {
@@ -21,19 +59,81 @@ pub fn select(args: &[OsString], pid: i32) -> Result<Applet, String> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     match name.as_str() {
+        "init" if args.len() > 1 => Ok(Applet::SecondStage),
         "init" if pid == 1 => Ok(Applet::FirstStage),
-        "init" => Err("init: the first stage runs only as PID 1".to_owned()),
+        "init" => Err("init: the first stage runs only as PID 1 \
+                       (try `init --verify FILE…` to check rc files)"
+            .to_owned()),
+        "ueventd" => Ok(Applet::Ueventd),
+        "modprobe" => Ok(Applet::Modprobe),
+        "sepolicy" | "restorecon" => Ok(Applet::Sepolicy),
+        "setprop" => Ok(Applet::Setprop),
+        "getprop" => Ok(Applet::Getprop),
         other => Err(format!(
-            "{other}: unknown applet (this is the multi-call init)"
+            "{other}: unknown applet (this multi-call binary answers to: {})",
+            LINKS.join(" ")
         )),
+    }
+}
+
+/// `restorecon ARGS` is `sepolicy restorecon ARGS`.
+fn sepolicy_args(args: &[OsString]) -> Vec<OsString> {
+    let invoked_as_restorecon = args
+        .first()
+        .and_then(|a| Path::new(a).file_name())
+        .is_some_and(|n| n == "restorecon");
+    if invoked_as_restorecon {
+        let mut v = vec![OsString::from("sepolicy"), OsString::from("restorecon")];
+        v.extend(args.iter().skip(1).cloned());
+        v
+    } else {
+        args.to_vec()
     }
 }
 
 /// Runs the selected applet; returns the exit status for applets that exit.
 pub fn main() -> i32 {
     let args: Vec<OsString> = std::env::args_os().collect();
+    let root = Path::new("/");
     match select(&args, sys::getpid()) {
         Ok(Applet::FirstStage) => first_stage::run(),
+        Ok(Applet::SecondStage) => {
+            // init_rc's lines carry their own `init: ` prefix.
+            logger::init("", LevelFilter::Info);
+            if sys::getpid() == 1 {
+                let _ = logger::attach_kmsg(Path::new("/dev/kmsg"));
+            }
+            let hooks = init_rc::Hooks {
+                labeler: Box::new(ContextLabels::load(root)),
+            };
+            match init_rc::second_stage_main(&args, hooks) {}
+        }
+        Ok(Applet::Ueventd) => {
+            logger::init("ueventd", LevelFilter::Info);
+            let _ = logger::attach_kmsg(Path::new("/dev/kmsg"));
+            let vendor_modules = Path::new(VENDOR_MODULES);
+            let hooks = ueventd::Hooks {
+                props: Box::new(PropertyClient {
+                    socket: PROPERTY_SOCKET.into(),
+                }),
+                labeler: Box::new(ContextLabels::load(root)),
+                modalias: vendor_modules
+                    .join("modules.dep")
+                    .exists()
+                    .then(|| Box::new(VendorModalias::new(vendor_modules)) as _),
+            };
+            ueventd::applet_main(&args, hooks)
+        }
+        Ok(Applet::Modprobe) => {
+            logger::init("modprobe", LevelFilter::Warn);
+            modprobe::cli_main(&args)
+        }
+        Ok(Applet::Sepolicy) => {
+            logger::init("sepolicy", LevelFilter::Warn);
+            sepolicy::cli_main(&sepolicy_args(&args))
+        }
+        Ok(Applet::Setprop) => init_rc::setprop_main(&args),
+        Ok(Applet::Getprop) => init_rc::getprop_main(&args),
         Err(msg) => {
             eprintln!("{msg}");
             2
@@ -50,10 +150,39 @@ mod tests {
     }
 
     #[test]
-    fn init_as_pid1_is_first_stage() {
+    fn selects_by_name_and_pid() {
         assert_eq!(select(&args(&["/init"]), 1), Ok(Applet::FirstStage));
         assert!(select(&args(&["/init"]), 42).is_err());
+        assert_eq!(
+            select(&args(&["/system/bin/init", "second_stage"]), 1),
+            Ok(Applet::SecondStage)
+        );
+        assert_eq!(
+            select(&args(&["init", "--verify", "x.rc"]), 42),
+            Ok(Applet::SecondStage)
+        );
+        assert_eq!(
+            select(&args(&["/system/bin/ueventd"]), 7),
+            Ok(Applet::Ueventd)
+        );
+        assert_eq!(select(&args(&["modprobe", "-a"]), 7), Ok(Applet::Modprobe));
+        assert_eq!(
+            select(&args(&["restorecon", "-R"]), 7),
+            Ok(Applet::Sepolicy)
+        );
         assert!(select(&args(&["/bin/frob"]), 1).is_err());
         assert!(select(&[], 1).is_err());
+    }
+
+    #[test]
+    fn restorecon_is_a_sepolicy_subcommand() {
+        assert_eq!(
+            sepolicy_args(&args(&["/system/bin/restorecon", "-R", "/dev"])),
+            args(&["sepolicy", "restorecon", "-R", "/dev"])
+        );
+        assert_eq!(
+            sepolicy_args(&args(&["sepolicy", "lookup"])),
+            args(&["sepolicy", "lookup"])
+        );
     }
 }

@@ -33,6 +33,10 @@ pub trait Platform: Sync {
     fn symlink(&self, target: &Path, link: &Path) -> io::Result<()>;
     /// Issues one device-mapper command (the control node is under `dev_root`).
     fn dm(&self, dev_root: &Path, cmd: dm::Command, req: &mut dm::Request) -> io::Result<()>;
+    /// Device node operations (ueventd's, shared with the first stage).
+    fn device_ops(&self) -> &dyn ueventd::DeviceOps;
+    /// Kernel module insertion.
+    fn module_loader(&self) -> &dyn modprobe::ModuleLoader;
 }
 
 /// The real kernel.
@@ -79,6 +83,14 @@ impl Platform for Kernel {
             .open(dev_root.join("mapper/control"))?;
         sys::dm_ioctl(&control, cmd.request(), req.as_mut_bytes())
     }
+
+    fn device_ops(&self) -> &dyn ueventd::DeviceOps {
+        &ueventd::RealDeviceOps
+    }
+
+    fn module_loader(&self) -> &dyn modprobe::ModuleLoader {
+        &modprobe::KernelLoader
+    }
 }
 
 /// One recorded operation.
@@ -99,9 +111,14 @@ pub enum Op {
 }
 
 /// A fake that records every operation and succeeds, except for mounts onto targets
-/// listed in `fail_mounts`.
+/// listed in `fail_mounts` and device-mapper commands listed in `fail_dm`. Device nodes
+/// and module loads go to ueventd's and modprobe's own recording fakes.
 #[derive(Default)]
 pub struct Recorder {
+    /// Device node operations.
+    pub devices: ueventd::FakeDeviceOps,
+    /// Module loads.
+    pub modules: modprobe::testing::RecordingLoader,
     /// What was done, in order.
     pub ops: Mutex<Vec<Op>>,
     /// Mount targets that fail with `EINVAL`.
@@ -171,5 +188,13 @@ impl Platform for Recorder {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
         Ok(())
+    }
+
+    fn device_ops(&self) -> &dyn ueventd::DeviceOps {
+        &self.devices
+    }
+
+    fn module_loader(&self) -> &dyn modprobe::ModuleLoader {
+        &self.modules
     }
 }

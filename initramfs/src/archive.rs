@@ -153,6 +153,11 @@ impl Archive {
         }
     }
 
+    /// Adds an entry as it is (parents are created as needed).
+    pub fn insert_entry(&mut self, path: &str, entry: Entry) -> Result<(), ArchiveError> {
+        self.insert(path, entry)
+    }
+
     /// Adds (or re-modes) a directory.
     pub fn add_dir(&mut self, path: &str, mode: u32) -> Result<(), ArchiveError> {
         self.insert(

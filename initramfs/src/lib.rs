@@ -6,6 +6,8 @@
 //! the gzip header carries no name or time. The same inputs give the same bytes.
 
 pub mod archive;
+pub mod modules;
 pub mod newc;
 
 pub use archive::{Archive, ArchiveError, Entry};
+pub use modules::{add_kernel_modules, AddedModules, ModulesError};

@@ -1,6 +1,10 @@
 //! The guest artifacts: the static multi-call PID 1 built for an architecture, and the
 //! initramfs assembled around it exactly as the tests boot it (and as
 //! `cargo xtask artifacts` writes it for people who bring their own QEMU command line).
+//!
+//! The initramfs holds `/init` (the binary), `/system/bin/<applet>` links to it, the
+//! first-stage modules of the kernel with their dependencies in `/lib/modules`, and the
+//! system configuration from the repository: `init_rc/rootdir/init.rc` and `rootdir/`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -11,6 +15,28 @@ use initramfs::Archive;
 use crate::error::{run, HarnessError};
 use crate::kernel::Kernel;
 use crate::{workspace_root, Arch};
+
+/// The first-stage modules (DESIGN §8): both virtio transports (crosvm attaches disks
+/// over PCI; `virtio_mmio` for machines that use it), the block driver, device-mapper
+/// and dm-verity. Their dependencies come along.
+pub const FIRST_STAGE_MODULES: &[&str] = &[
+    "virtio_pci",
+    "virtio_mmio",
+    "virtio_blk",
+    "dm_mod",
+    "dm_verity",
+];
+
+/// Names the multi-call binary answers to, linked from `/system/bin`.
+pub const APPLET_LINKS: &[&str] = &[
+    "init",
+    "ueventd",
+    "modprobe",
+    "sepolicy",
+    "restorecon",
+    "setprop",
+    "getprop",
+];
 
 /// The target directory for guest builds (separate from the host's, so a guest build
 /// started from inside `cargo test` never waits on the outer cargo's lock).
@@ -54,18 +80,31 @@ pub fn build_init(arch: Arch) -> Result<PathBuf, HarnessError> {
     Ok(path)
 }
 
-/// Names the multi-call binary answers to, linked from `/system/bin`.
-pub const APPLET_LINKS: &[&str] = &[];
-
 /// The guest's initramfs: `/init` and the links to it, the first-stage modules and the
 /// system configuration. Tests add their own files before writing it.
 pub fn base_initramfs(arch: Arch, kernel: &Kernel) -> Result<Archive, HarnessError> {
-    let _ = kernel;
     let init = build_init(arch)?;
     let mut a = Archive::new();
     a.add_host_file("/init", &init)?;
     for name in APPLET_LINKS {
         a.add_symlink(&format!("/system/bin/{name}"), "/init")?;
+    }
+    initramfs::add_kernel_modules(
+        &mut a,
+        &kernel.modules_dir(),
+        FIRST_STAGE_MODULES,
+        "/lib/modules",
+    )
+    .map_err(|e| HarnessError::Missing(e.to_string()))?;
+    let root = workspace_root();
+    a.add_host_file(
+        "/system/etc/init/hw/init.rc",
+        &root.join("init_rc/rootdir/init.rc"),
+    )?;
+    a.add_host_tree("/system", &root.join("rootdir/system"))?;
+    // Mount points the first stage and the rc files use.
+    for d in ["/proc", "/sys", "/dev", "/vendor", "/microdroid_resources"] {
+        a.add_dir(d, 0o755)?;
     }
     Ok(a)
 }

@@ -7,6 +7,8 @@
 //!   initramfs exactly as the tests (and `cargo xtask artifacts`) boot it.
 //! * [`vm`] boots QEMU (TCG), streams the serial console, enforces timeouts, drives the
 //!   monitor, and returns what the guest printed.
+//! * [`scenario`] describes one test guest (vendor image, disks, device tree, extra
+//!   files) and builds it into real artifacts.
 //! * [`console`] holds the assertions tests make on a boot log.
 
 pub mod cache;
@@ -16,6 +18,7 @@ pub mod elf;
 pub mod error;
 pub mod guest;
 pub mod kernel;
+pub mod scenario;
 pub mod vm;
 
 pub use error::HarnessError;

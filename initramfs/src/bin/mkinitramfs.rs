@@ -27,6 +27,14 @@ struct Args {
     /// Add an empty directory.
     #[arg(long = "dir", value_name = "DEST")]
     dirs: Vec<String>,
+    /// A kernel module tree (`lib/modules/<release>` with modules.dep) to take
+    /// first-stage modules from.
+    #[arg(long)]
+    modules_dir: Option<PathBuf>,
+    /// A module to include with its dependencies (repeatable; needs --modules-dir). They
+    /// go flat into /lib/modules with an Android-form modules.dep and a modules.load.
+    #[arg(long = "module", value_name = "NAME")]
+    modules: Vec<String>,
 }
 
 fn split(arg: &str) -> Result<(&str, &str)> {
@@ -53,6 +61,18 @@ fn main() -> Result<()> {
     for l in &args.symlinks {
         let (dest, target) = split(l)?;
         a.add_symlink(dest, target)?;
+    }
+    if !args.modules.is_empty() {
+        let Some(tree) = &args.modules_dir else {
+            bail!("--module needs --modules-dir");
+        };
+        let names: Vec<&str> = args.modules.iter().map(String::as_str).collect();
+        let added = initramfs::add_kernel_modules(&mut a, tree, &names, "/lib/modules")?;
+        eprintln!(
+            "mkinitramfs: {} modules: {}",
+            added.modules.len(),
+            added.modules.join(" ")
+        );
     }
     a.write_to(&args.out, args.gzip)
         .with_context(|| format!("writing {}", args.out.display()))?;

@@ -1,0 +1,268 @@
+//! One test guest, described declaratively and built into real artifacts: the
+//! initramfs (base plus test files), a signed vendor image on a GPT disk, extra disks,
+//! the device tree with the `/avf` node (aarch64), the kernel command line.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), qemu_tests::HarnessError> {
+//! use qemu_tests::{scenario::{Guest, VendorTree}, Arch};
+//! let mut g = Guest::new(Arch::Aarch64)?;
+//! let mut tree = VendorTree::new()?;
+//! tree.file("etc/hello", 0o644, b"hi\n")?;
+//! g.vendor(&tree, &Default::default())?;
+//! g.shutdown_when_booted()?;
+//! let log = g.boot()?;
+//! log.assert_clean_poweroff();
+//! # Ok(()) }
+//! ```
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use initramfs::Archive;
+use vendor_image::{VendorImageInfo, VendorImageOptions};
+
+use crate::console::BootLog;
+use crate::error::{io, HarnessError};
+use crate::kernel::{self, Kernel};
+use crate::vm::{Disk, VmConfig};
+use crate::{debian, guest, workspace_root, Arch};
+
+/// The DT node and property carrying the expected vendor digest.
+pub const AVF_NODE: &str = "/avf";
+/// See [`AVF_NODE`].
+pub const DIGEST_PROPERTY: &str = "vendor_hashtree_descriptor_root_digest";
+
+/// The RSA-4096 test key vendor images are signed with (a test key, nothing else).
+pub fn test_key() -> PathBuf {
+    workspace_root().join("qemu-tests/testdata/vendor_test_key.pem")
+}
+
+fn vi_err(e: vendor_image::Error) -> HarnessError {
+    HarnessError::Missing(format!("vendor image: {e}"))
+}
+
+/// The files of a vendor partition, in a temporary directory.
+pub struct VendorTree {
+    dir: tempfile::TempDir,
+}
+
+impl VendorTree {
+    /// An empty tree.
+    pub fn new() -> Result<VendorTree, HarnessError> {
+        Ok(VendorTree {
+            dir: tempfile::tempdir().map_err(io("vendor tree tempdir"))?,
+        })
+    }
+
+    /// The directory (the partition's root).
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Adds a file at `rel` (relative to the partition root).
+    pub fn file(&mut self, rel: &str, mode: u32, data: &[u8]) -> Result<(), HarnessError> {
+        let p = self.dir.path().join(rel);
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent).map_err(io(format!("mkdir {}", parent.display())))?;
+        }
+        fs::write(&p, data).map_err(io(format!("write {}", p.display())))?;
+        fs::set_permissions(&p, fs::Permissions::from_mode(mode))
+            .map_err(io(format!("chmod {}", p.display())))
+    }
+
+    /// Copies a host file to `rel`.
+    pub fn copy(&mut self, rel: &str, mode: u32, src: &Path) -> Result<(), HarnessError> {
+        let data = fs::read(src).map_err(io(format!("read {}", src.display())))?;
+        self.file(rel, mode, &data)
+    }
+
+    /// Adds Debian's static busybox at `bin/busybox` (a probe for test rc files).
+    pub fn busybox(&mut self, arch: Arch) -> Result<(), HarnessError> {
+        self.copy("bin/busybox", 0o755, &debian::busybox(arch)?)
+    }
+}
+
+/// How to sign a vendor image.
+#[derive(Debug, Clone)]
+pub struct VendorOptions {
+    /// PEM key (default: [`test_key`]).
+    pub key: PathBuf,
+    /// vbmeta rollback index.
+    pub rollback_index: u64,
+    /// Hash tree salt (default: fixed, so images are reproducible).
+    pub salt: Vec<u8>,
+    /// Put the digest in the device tree (aarch64).
+    pub digest_in_dt: bool,
+}
+
+impl Default for VendorOptions {
+    fn default() -> VendorOptions {
+        VendorOptions {
+            key: test_key(),
+            rollback_index: 0,
+            salt: b"microdroid-vendor-test-salt".to_vec(),
+            digest_in_dt: true,
+        }
+    }
+}
+
+/// A guest under construction.
+pub struct Guest {
+    /// Architecture.
+    pub arch: Arch,
+    /// Kernel.
+    pub kernel: Kernel,
+    /// Scratch directory for the artifacts.
+    pub work: tempfile::TempDir,
+    /// The initramfs (base plus whatever the test adds).
+    pub initramfs: Archive,
+    /// Extra kernel command line words.
+    pub append: Vec<String>,
+    /// Disks in attachment order.
+    pub disks: Vec<Disk>,
+    /// Device tree properties to add: (node path, name, value).
+    pub dt: Vec<(String, String, Vec<u8>)>,
+    /// Boot deadline override.
+    pub timeout: Option<Duration>,
+    /// Echo the console live.
+    pub echo: bool,
+    /// Open a QEMU monitor socket.
+    pub monitor: bool,
+}
+
+impl Guest {
+    /// A guest with the base initramfs and the current Debian kernel.
+    pub fn new(arch: Arch) -> Result<Guest, HarnessError> {
+        let kernel = kernel::obtain(arch)?;
+        let initramfs = guest::base_initramfs(arch, &kernel)?;
+        Ok(Guest {
+            arch,
+            kernel,
+            work: tempfile::tempdir().map_err(io("guest tempdir"))?,
+            initramfs,
+            append: Vec::new(),
+            disks: Vec::new(),
+            dt: Vec::new(),
+            timeout: None,
+            echo: std::env::var_os("QEMU_TESTS_ECHO").is_some(),
+            monitor: false,
+        })
+    }
+
+    /// Adds a system rc file that powers the guest off once boot completes
+    /// (`dev.bootcomplete=1`, set at the end of `on boot`).
+    pub fn shutdown_when_booted(&mut self) -> Result<(), HarnessError> {
+        self.initramfs.add_file(
+            "/system/etc/init/zz-test-shutdown.rc",
+            0o644,
+            b"on property:dev.bootcomplete=1\n    setprop sys.powerctl shutdown\n".to_vec(),
+        )?;
+        Ok(())
+    }
+
+    /// Removes the rc interpreter, so the first stage powers off when done.
+    pub fn first_stage_only(&mut self) -> Result<(), HarnessError> {
+        let mut a = Archive::new();
+        for (path, e) in self.initramfs.entries() {
+            if path != "system/etc/init/hw/init.rc" {
+                a.insert_entry(path, e.clone())?;
+            }
+        }
+        self.initramfs = a;
+        Ok(())
+    }
+
+    /// Sets a device tree property (aarch64 only; x86_64 kernels have no DT).
+    pub fn dt_property(&mut self, node: &str, name: &str, value: &[u8]) {
+        self.dt.retain(|(n, p, _)| !(n == node && p == name));
+        self.dt
+            .push((node.to_owned(), name.to_owned(), value.to_vec()));
+    }
+
+    /// Sets `/avf/vendor_hashtree_descriptor_root_digest` to `value` verbatim.
+    pub fn vendor_digest(&mut self, value: &[u8]) {
+        self.dt_property(AVF_NODE, DIGEST_PROPERTY, value);
+    }
+
+    /// Sets `/chosen/avf,strict-boot`.
+    pub fn strict_boot(&mut self) {
+        self.dt_property("/chosen", "avf,strict-boot", b"");
+    }
+
+    /// Builds a vendor image from `tree`, puts it on a GPT disk as `microdroid-vendor`,
+    /// attaches the disk read-only, and (by default) puts its digest in the device tree.
+    /// Returns the image facts and leaves the image at `work/vendor.img`.
+    pub fn vendor(
+        &mut self,
+        tree: &VendorTree,
+        opts: &VendorOptions,
+    ) -> Result<VendorImageInfo, HarnessError> {
+        let img = self.work.path().join("vendor.img");
+        let mut o = VendorImageOptions::new(&opts.key);
+        o.salt = Some(opts.salt.clone());
+        o.rollback_index = opts.rollback_index;
+        let info = vendor_image::build_vendor_image(tree.path(), &img, &o).map_err(vi_err)?;
+        let disk = self.work.path().join("vendor-disk.img");
+        self.gpt_disk(&disk, &[(vendor_image::DEFAULT_PARTITION_NAME, &img)])?;
+        if opts.digest_in_dt {
+            self.vendor_digest(info.root_digest_hex.as_bytes());
+        }
+        Ok(info)
+    }
+
+    /// Writes a GPT disk holding `parts` and attaches it read-only.
+    pub fn gpt_disk(&mut self, out: &Path, parts: &[(&str, &Path)]) -> Result<(), HarnessError> {
+        vendor_image::make_gpt_disk(out, parts).map_err(vi_err)?;
+        self.disks.push(Disk {
+            path: out.to_owned(),
+            readonly: true,
+        });
+        Ok(())
+    }
+
+    /// Attaches a raw disk image.
+    pub fn disk(&mut self, path: &Path, readonly: bool) {
+        self.disks.push(Disk {
+            path: path.to_owned(),
+            readonly,
+        });
+    }
+
+    /// Writes the artifacts and returns the QEMU configuration.
+    pub fn vm(&self) -> Result<VmConfig, HarnessError> {
+        let initrd = self.work.path().join("initramfs.img");
+        self.initramfs.write_to(&initrd, true)?;
+        let mut vm = VmConfig::new(&self.kernel, &initrd);
+        vm.append = self.append.clone();
+        vm.disks = self.disks.clone();
+        vm.echo = self.echo;
+        if let Some(t) = self.timeout {
+            vm.timeout = t;
+        }
+        if self.monitor {
+            vm.monitor = Some(self.work.path().join("monitor.sock"));
+        }
+        if !self.dt.is_empty() && self.arch == Arch::Aarch64 {
+            let base = self.work.path().join("base.dtb");
+            vm.dump_dtb(&base)?;
+            let bytes = fs::read(&base).map_err(io(format!("read {}", base.display())))?;
+            let props: Vec<(&str, &str, &[u8])> = self
+                .dt
+                .iter()
+                .map(|(n, p, v)| (n.as_str(), p.as_str(), v.as_slice()))
+                .collect();
+            let dtb = vendor_image::dtb::with_properties(&bytes, &props).map_err(vi_err)?;
+            let out = self.work.path().join("guest.dtb");
+            fs::write(&out, dtb).map_err(io(format!("write {}", out.display())))?;
+            vm.dtb = Some(out);
+        }
+        Ok(vm)
+    }
+
+    /// Builds everything and boots to the end.
+    pub fn boot(&self) -> Result<BootLog, HarnessError> {
+        self.vm()?.boot()
+    }
+}
