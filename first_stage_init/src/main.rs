@@ -24,10 +24,14 @@ extern "C" {
 const SSL_ONLY_OPTIONS: u64 = 0x0020_0000 | 0x0010_0000;
 
 /// libcrypto-only stand-in for libssl's initialiser (see above).
+///
+/// # Safety
+/// `settings` must be null or point to a valid `OPENSSL_INIT_SETTINGS`, as for the real
+/// function (openssl-sys passes null).
 #[no_mangle]
-pub extern "C" fn OPENSSL_init_ssl(opts: u64, settings: *const c_void) -> c_int {
-    // SAFETY: OPENSSL_init_crypto accepts any option bits and a null or valid settings
-    // pointer; we forward what our caller (openssl-sys's init) passed, minus libssl's
-    // bits.
+pub unsafe extern "C" fn OPENSSL_init_ssl(opts: u64, settings: *const c_void) -> c_int {
+    // SAFETY: OPENSSL_init_crypto accepts any option bits; `settings` is null or valid
+    // per this function's contract. We forward what openssl-sys's init passed, minus
+    // libssl's bits.
     unsafe { OPENSSL_init_crypto(opts & !SSL_ONLY_OPTIONS, settings) }
 }
