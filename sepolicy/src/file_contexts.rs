@@ -13,8 +13,8 @@
 //!   are moved after all the others, each group keeping file order, and the
 //!   list is searched from the end: the last matching spec wins and exact
 //!   specs win over regex specs; duplicates are allowed (the last wins);
-//! - the path is cleaned first: runs of `/` collapse to one, then one
-//!   trailing `/` is removed (not from `/` itself);
+//! - the path is cleaned first: it ends at a NUL, runs of `/` collapse to
+//!   one, then one trailing `/` is removed (not from `/` itself);
 //! - the type filter: no mode (or mode 0) considers every spec, otherwise
 //!   untyped specs and specs of the file's type;
 //! - a winning `<<none>>` means "no context".
@@ -241,20 +241,27 @@ impl FileContexts {
             .as_deref()
     }
 
-    /// The winning spec for `path`, `<<none>>` included.
+    /// The winning spec for `path`, `<<none>>` included. As in libselinux,
+    /// a regex that fails to compile when first used ends the lookup with
+    /// no result (bounded lazy compilation makes that unreachable).
     fn find(&self, path: &[u8], filter: ModeFilter) -> Option<&Spec> {
         let key = clean_path(path)?;
         let stem = path_stem(&key);
         let subject = pattern::subject(&key);
-        self.exact_specs
+        let candidates = self
+            .exact_specs
             .iter()
             .rev()
-            .chain(self.regex_specs.iter().rev())
-            .find(|spec| {
-                spec.stem().is_none_or(|s| Some(s) == stem)
-                    && filter.admits(spec.kind)
-                    && spec.matcher.is_match_prepared(&key, &subject)
-            })
+            .chain(self.regex_specs.iter().rev());
+        for spec in candidates {
+            if spec.stem().is_some_and(|s| Some(s) != stem) || !filter.admits(spec.kind) {
+                continue;
+            }
+            if spec.matcher.is_match_prepared(&key, &subject)? {
+                return Some(spec);
+            }
+        }
+        None
     }
 
     fn push(&mut self, spec: Spec) {
@@ -295,10 +302,7 @@ fn parse_text(text: &[u8], origin: &str, partner: bool) -> ParseOutcome {
 
 /// The fields of one line, as libselinux's `read_spec_entries` splits it.
 fn split_fields(line: &[u8]) -> Result<Vec<&str>, ParseErrorKind> {
-    let line = match line.iter().position(|&b| b == 0) {
-        Some(nul) => line.get(..nul).unwrap_or_default(),
-        None => line,
-    };
+    let line = until_nul(line);
     let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
     let mut rest = line;
     let mut fields = Vec::with_capacity(3);
@@ -368,6 +372,14 @@ fn parse_line(line: &[u8], partner: bool) -> Result<Option<Spec>, ParseErrorKind
     }))
 }
 
+/// The bytes before the first NUL (C strings end there).
+fn until_nul(bytes: &[u8]) -> &[u8] {
+    match bytes.iter().position(|&b| b == 0) {
+        Some(nul) => bytes.get(..nul).unwrap_or_default(),
+        None => bytes,
+    }
+}
+
 /// The meta characters of libselinux's `spec_hasMetaChars`/`get_stem_from_spec`.
 const META: &[u8] = b".^$?*+|[({";
 
@@ -411,9 +423,11 @@ fn slash_after_first(s: &[u8]) -> Option<usize> {
     Some(s.get(1..)?.iter().position(|&b| b == b'/')? + 1)
 }
 
-/// libselinux's key cleaning: collapse `//`, drop one trailing `/` (not
-/// from `/`). An empty path has no context (libselinux: `EINVAL`).
+/// libselinux's key cleaning: the path ends at a NUL (it is a C string),
+/// runs of `/` collapse, one trailing `/` is dropped (not from `/`). An
+/// empty path has no context (libselinux: `EINVAL`).
 fn clean_path(path: &[u8]) -> Option<Cow<'_, [u8]>> {
+    let path = until_nul(path);
     if path.is_empty() {
         return None;
     }

@@ -248,6 +248,8 @@ fn paths_are_cleaned_like_libselinux() {
     assert_eq!(fc.lookup("/", None), Some("u:object_r:root:s0"));
     assert_eq!(fc.lookup("//", None), Some("u:object_r:root:s0"));
     assert_eq!(fc.lookup("", None), None);
+    assert_eq!(fc.lookup("/x/y\0/ignored", None), Some("u:object_r:t:s0"));
+    assert_eq!(fc.lookup("\0/x/y", None), None);
     assert_eq!(clean_path(b"/a/"), Some(Cow::Owned(b"/a".to_vec())));
     assert!(matches!(clean_path(b"/a/b"), Some(Cow::Borrowed(_))));
 }

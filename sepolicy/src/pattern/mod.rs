@@ -13,6 +13,7 @@ mod emit;
 pub(crate) mod parse;
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use ast::Node;
 
@@ -76,16 +77,25 @@ impl SpecRegex {
     }
 
     /// Whether the anchored pattern matches `path` (raw bytes, no cleaning).
+    /// False if a lazily compiled pattern failed to compile, which the
+    /// size bound on lazy compilation rules out.
     pub fn is_match(&self, path: &[u8]) -> bool {
-        self.matcher.is_match(path, &subject(path))
+        self.matcher.is_match(path, &subject(path)).unwrap_or(false)
     }
 
     /// Like [`SpecRegex::is_match`] with the subject already mapped by
-    /// [`subject`] (so a lookup maps the path once for all specs).
-    pub(crate) fn is_match_prepared(&self, path: &[u8], subject: &str) -> bool {
+    /// [`subject`] (so a lookup maps the path once for all specs); `None`
+    /// if the pattern could not be compiled.
+    pub(crate) fn is_match_prepared(&self, path: &[u8], subject: &str) -> Option<bool> {
         self.matcher.is_match(path, subject)
     }
 }
+
+/// Translations at most this long and without counted repetition (the only
+/// construct the NFA copies) stay far below [`REGEX_SIZE_LIMIT`]; they are
+/// compiled on first use, as libselinux does. Others are compiled at parse
+/// time so that a size error is reported with its line.
+const LAZY_MAX_PATTERN: usize = 16 * 1024;
 
 /// How a pattern is matched: plain literals skip the regex engine.
 #[derive(Debug, Clone)]
@@ -95,7 +105,9 @@ enum Matcher {
     /// Any other pattern; `prefix` is a literal every match starts with.
     Regex {
         prefix: Box<[u8]>,
-        regex: regex_lite::Regex,
+        pattern: Box<str>,
+        /// `None` inside: compilation failed (logged once).
+        compiled: OnceLock<Option<regex_lite::Regex>>,
     },
 }
 
@@ -105,30 +117,65 @@ impl Matcher {
             return Ok(Matcher::Literal(literal.into_boxed_slice()));
         }
         let pattern = emit::emit(ast);
-        let regex = regex_lite::RegexBuilder::new(&pattern)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .nest_limit(REGEX_NEST_LIMIT)
-            .build()
-            .map_err(|e| RegexError {
-                offset: 0,
-                kind: RegexErrorKind::TooComplex(e.to_string()),
-            })?;
+        let compiled = if pattern.len() > LAZY_MAX_PATTERN || has_counted_repetition(ast) {
+            OnceLock::from(Some(compile(&pattern)?))
+        } else {
+            OnceLock::new()
+        };
         Ok(Matcher::Regex {
             prefix: anchored_prefix(ast).into_boxed_slice(),
-            regex,
+            pattern: pattern.into_boxed_str(),
+            compiled,
         })
     }
 
-    fn is_match(&self, path: &[u8], subject: &str) -> bool {
+    fn is_match(&self, path: &[u8], subject: &str) -> Option<bool> {
         match self {
-            Matcher::Literal(lit) => {
+            Matcher::Literal(lit) => Some(
                 path == &lit[..]
                     || (path.len() == lit.len() + 1
                         && path.starts_with(lit)
-                        && path.last() == Some(&b'\n'))
+                        && path.last() == Some(&b'\n')),
+            ),
+            Matcher::Regex {
+                prefix,
+                pattern,
+                compiled,
+            } => {
+                if !path.starts_with(prefix) {
+                    return Some(false);
+                }
+                let regex = compiled.get_or_init(|| {
+                    compile(pattern)
+                        .map_err(|e| log::error!("file_contexts regex {pattern:?}: {e}"))
+                        .ok()
+                });
+                Some(regex.as_ref()?.is_match(subject))
             }
-            Matcher::Regex { prefix, regex } => path.starts_with(prefix) && regex.is_match(subject),
         }
+    }
+}
+
+fn compile(pattern: &str) -> Result<regex_lite::Regex, RegexError> {
+    regex_lite::RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .nest_limit(REGEX_NEST_LIMIT)
+        .build()
+        .map_err(|e| RegexError {
+            offset: 0,
+            kind: RegexErrorKind::TooComplex(e.to_string()),
+        })
+}
+
+/// Whether `node` has a `{n}`/`{n,m}`/`{n,}` repetition with a count above 1.
+fn has_counted_repetition(node: &Node) -> bool {
+    match node {
+        Node::Repeat { node, min, max } => {
+            *min > 1 || max.is_some_and(|m| m > 1) || has_counted_repetition(node)
+        }
+        Node::Group(inner) => has_counted_repetition(inner),
+        Node::Concat(items) | Node::Alt(items) => items.iter().any(has_counted_repetition),
+        _ => false,
     }
 }
 

@@ -263,7 +263,13 @@ fn literal_fast_path_and_prefix() {
     assert!(matches!(re("/dev/null").matcher, Matcher::Literal(_)));
     assert!(matches!(re("/dev/foo\\.bar").matcher, Matcher::Literal(_)));
     match re("/dev/tty[0-9]*").matcher {
-        Matcher::Regex { prefix, .. } => assert_eq!(&prefix[..], b"/dev/tty"),
+        Matcher::Regex {
+            prefix, compiled, ..
+        } => {
+            assert_eq!(&prefix[..], b"/dev/tty");
+            // Compiled on first use only.
+            assert!(compiled.get().is_none());
+        }
         Matcher::Literal(_) => panic!("not a literal"),
     }
     match re("/a|/b").matcher {
@@ -272,6 +278,31 @@ fn literal_fast_path_and_prefix() {
     }
     assert!(matches("/dev/null", b"/dev/null\n"));
     assert!(!matches("/dev/null", b"/dev/nul\n"));
+}
+
+#[test]
+fn counted_repetition_is_compiled_at_parse_time() {
+    for (regex, eager) in [
+        ("/a{2}", true),
+        ("/a{0,5}", true),
+        ("/(a{3})*", true),
+        ("/a*b+c?", false),
+        ("/a{1}", false),
+        ("/a{0,1}", false),
+    ] {
+        let Matcher::Regex { compiled, .. } = re(regex).matcher else {
+            panic!("{regex} is not a literal");
+        };
+        assert_eq!(compiled.get().is_some(), eager, "{regex}");
+    }
+    let long = format!("/{}", "[ab]".repeat(2000));
+    let Matcher::Regex { compiled, .. } = re(&long).matcher else {
+        panic!("not a literal");
+    };
+    assert!(compiled.get().is_some());
+    assert!(SpecRegex::new(&long)
+        .expect("compiles")
+        .is_match(format!("/{}", "a".repeat(2000)).as_bytes()));
 }
 
 #[test]
