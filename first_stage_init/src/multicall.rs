@@ -109,7 +109,8 @@ pub fn main() -> i32 {
             match init_rc::second_stage_main(&args, hooks) {}
         }
         Ok(Applet::Ueventd) => {
-            logger::init("ueventd", LevelFilter::Info);
+            // ueventd's lines carry their own `ueventd: ` prefix.
+            logger::init("", LevelFilter::Info);
             let _ = logger::attach_kmsg(Path::new("/dev/kmsg"));
             let vendor_modules = Path::new(VENDOR_MODULES);
             let hooks = ueventd::Hooks {

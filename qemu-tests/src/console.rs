@@ -40,6 +40,11 @@ impl BootLog {
         })
     }
 
+    /// Whether some line (timestamp removed, trailing blanks ignored) is exactly `line`.
+    pub fn has_line(&self, line: &str) -> bool {
+        self.lines().any(|l| l.trim_end() == line)
+    }
+
     /// Lines containing `needle`.
     pub fn grep<'a>(&'a self, needle: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.lines().filter(move |l| l.contains(needle))
@@ -68,6 +73,13 @@ impl BootLog {
     /// Did the guest power off by itself (QEMU exited 0 before the deadline)?
     pub fn powered_off(&self) -> bool {
         self.status.is_some_and(|s| s.success()) && self.console.contains("reboot: Power down")
+    }
+
+    /// Did the kernel restart the VM by itself (QEMU, with `-no-reboot`, exits then)?
+    /// dm-verity's `restart_on_corruption` ends a boot this way.
+    pub fn restarted(&self) -> bool {
+        self.status.is_some_and(|s| s.success())
+            && self.console.contains("reboot: Restarting system")
     }
 
     /// Did the kernel panic (e.g. PID 1 exited)?

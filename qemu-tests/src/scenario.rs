@@ -199,17 +199,34 @@ impl Guest {
         tree: &VendorTree,
         opts: &VendorOptions,
     ) -> Result<VendorImageInfo, HarnessError> {
+        let (img, info) = self.build_vendor(tree, opts)?;
+        self.attach_vendor(&img)?;
+        if opts.digest_in_dt {
+            self.vendor_digest(info.root_digest_hex.as_bytes());
+        }
+        Ok(info)
+    }
+
+    /// Builds the signed vendor image at `work/vendor.img` without attaching it (tests
+    /// that tamper with it do so before [`Guest::attach_vendor`]).
+    pub fn build_vendor(
+        &self,
+        tree: &VendorTree,
+        opts: &VendorOptions,
+    ) -> Result<(PathBuf, VendorImageInfo), HarnessError> {
         let img = self.work.path().join("vendor.img");
         let mut o = VendorImageOptions::new(&opts.key);
         o.salt = Some(opts.salt.clone());
         o.rollback_index = opts.rollback_index;
         let info = vendor_image::build_vendor_image(tree.path(), &img, &o).map_err(vi_err)?;
-        let disk = self.work.path().join("vendor-disk.img");
-        self.gpt_disk(&disk, &[(vendor_image::DEFAULT_PARTITION_NAME, &img)])?;
-        if opts.digest_in_dt {
-            self.vendor_digest(info.root_digest_hex.as_bytes());
-        }
-        Ok(info)
+        Ok((img, info))
+    }
+
+    /// Puts the partition image `img` on a GPT disk as `microdroid-vendor` and attaches it.
+    pub fn attach_vendor(&mut self, img: &Path) -> Result<(), HarnessError> {
+        let n = self.disks.len();
+        let disk = self.work.path().join(format!("vendor-disk{n}.img"));
+        self.gpt_disk(&disk, &[(vendor_image::DEFAULT_PARTITION_NAME, img)])
     }
 
     /// Writes a GPT disk holding `parts` and attaches it read-only.
@@ -265,4 +282,37 @@ impl Guest {
     pub fn boot(&self) -> Result<BootLog, HarnessError> {
         self.vm()?.boot()
     }
+}
+
+/// The byte offset, inside an ext4 image, of the first data block of the file at `path`
+/// (found with `debugfs -R "bmap <path> 0"`).
+pub fn ext4_file_offset(img: &Path, path: &str) -> Result<u64, HarnessError> {
+    let out = crate::error::run(
+        std::process::Command::new("debugfs")
+            .arg("-R")
+            .arg(format!("bmap {path} 0"))
+            .arg(img),
+    )?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let block: u64 = text
+        .trim()
+        .parse()
+        .map_err(|_| HarnessError::Missing(format!("debugfs bmap {path}: {text:?}")))?;
+    Ok(block * 4096)
+}
+
+/// Flips every bit of the byte at `offset` in `file`.
+pub fn flip_byte(file: &Path, offset: u64) -> Result<(), HarnessError> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(file)
+        .map_err(io(format!("open {}", file.display())))?;
+    let mut b = [0u8; 1];
+    f.seek(SeekFrom::Start(offset)).map_err(io("seek"))?;
+    f.read_exact(&mut b).map_err(io("read"))?;
+    b[0] ^= 0xff;
+    f.seek(SeekFrom::Start(offset)).map_err(io("seek"))?;
+    f.write_all(&b).map_err(io("write"))
 }

@@ -4,21 +4,22 @@
 //! ueventd [--config PATH]... [--dev-root DIR] [--sys-root DIR]
 //! ```
 //!
-//! Without `--config` it reads `/system/etc/ueventd.rc`, then `/vendor/etc/ueventd.rc`,
-//! then `/odm/etc/ueventd.rc` if present. It never returns while healthy; exit status 1
+//! Without `--config` it reads `/system/etc/ueventd.rc`, then `/vendor/etc/ueventd.rc`
+//! and `/odm/etc/ueventd.rc` if present. It never returns while healthy; exit status 1
 //! means the uevent socket failed, 2 a usage error.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::config::parse_config_files;
 use crate::daemon::{ModaliasHandler, NodeLabeler, PropertySetter, Ueventd};
 use crate::sys::RealDeviceOps;
 
-/// Default configuration files, in order.
-pub const DEFAULT_CONFIGS: [&str; 2] = ["/system/etc/ueventd.rc", "/vendor/etc/ueventd.rc"];
-/// Read after [`DEFAULT_CONFIGS`] when it exists.
-pub const ODM_CONFIG: &str = "/odm/etc/ueventd.rc";
+/// The system configuration, always read.
+pub const SYSTEM_CONFIG: &str = "/system/etc/ueventd.rc";
+/// Partner configurations read after it, in order, when they exist (a VM without a
+/// vendor partition has none).
+pub const PARTNER_CONFIGS: [&str; 2] = ["/vendor/etc/ueventd.rc", "/odm/etc/ueventd.rc"];
 
 /// The integration points the multi-call binary provides.
 pub struct Hooks {
@@ -78,10 +79,13 @@ pub(crate) fn parse_args(args: &[OsString]) -> Result<Args, Option<String>> {
         }
     }
     if configs.is_empty() {
-        configs = DEFAULT_CONFIGS.iter().map(PathBuf::from).collect();
-        if Path::new(ODM_CONFIG).exists() {
-            configs.push(PathBuf::from(ODM_CONFIG));
-        }
+        configs.push(PathBuf::from(SYSTEM_CONFIG));
+        configs.extend(
+            PARTNER_CONFIGS
+                .iter()
+                .map(PathBuf::from)
+                .filter(|p| p.exists()),
+        );
     }
     Ok(Args {
         configs,
@@ -103,7 +107,7 @@ pub fn applet_main(args: &[OsString], hooks: Hooks) -> i32 {
             return 2;
         }
     };
-    log::info!("ueventd started");
+    log::info!("ueventd: started, configuration {:?}", args.configs);
     let (config, errors) = parse_config_files(&args.configs);
     for e in &errors {
         log::warn!("ueventd: {e}");
@@ -157,13 +161,11 @@ mod tests {
     #[test]
     fn defaults() {
         let a = parse_args(&[]).unwrap();
-        assert_eq!(
-            a.configs[..2],
-            [
-                PathBuf::from(DEFAULT_CONFIGS[0]),
-                PathBuf::from(DEFAULT_CONFIGS[1])
-            ]
-        );
+        assert_eq!(a.configs[0], PathBuf::from(SYSTEM_CONFIG));
+        // Partner files are read only when they exist (none on the build host).
+        for c in &a.configs[1..] {
+            assert!(c.exists(), "{}", c.display());
+        }
         assert_eq!(a.dev_root, PathBuf::from("/dev"));
         assert_eq!(a.sys_root, PathBuf::from("/sys"));
     }
