@@ -16,13 +16,13 @@ pub(crate) fn validate(context: &str) -> Result<(), &'static str> {
     let Some(level) = parts.next() else {
         return Err("missing MLS level (expected user:role:type:level)");
     };
-    for (what, name) in [("user", user), ("role", role), ("type", ty)] {
+    for (name, error) in [
+        (user, "invalid user name"),
+        (role, "invalid role name"),
+        (ty, "invalid type name"),
+    ] {
         if !is_name(name) {
-            return Err(match what {
-                "user" => "invalid user name",
-                "role" => "invalid role name",
-                _ => "invalid type name",
-            });
+            return Err(error);
         }
     }
     let mut range = level.splitn(2, '-');

@@ -341,10 +341,11 @@ fn parse_line(line: &[u8], partner: bool) -> Result<Option<Spec>, ParseErrorKind
             (*regex, Some(kind), *context)
         }
     };
-    let ast = parse::parse(regex).map_err(|error| ParseErrorKind::InvalidRegex {
+    let invalid_regex = |error| ParseErrorKind::InvalidRegex {
         regex: regex.to_owned(),
         error,
-    })?;
+    };
+    let ast = parse::parse(regex).map_err(invalid_regex)?;
     let context = if context == NONE_CONTEXT {
         None
     } else {
@@ -359,10 +360,7 @@ fn parse_line(line: &[u8], partner: bool) -> Result<Option<Spec>, ParseErrorKind
             regex: regex.to_owned(),
         });
     }
-    let matcher = SpecRegex::from_ast(&ast).map_err(|error| ParseErrorKind::InvalidRegex {
-        regex: regex.to_owned(),
-        error,
-    })?;
+    let matcher = SpecRegex::from_ast(&ast).map_err(invalid_regex)?;
     Ok(Some(Spec {
         regex: Box::from(regex),
         stem_len: spec_stem_len(regex.as_bytes()),
