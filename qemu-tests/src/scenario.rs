@@ -130,6 +130,8 @@ pub struct Guest {
     pub echo: bool,
     /// Open a QEMU monitor socket.
     pub monitor: bool,
+    /// Further QEMU arguments (see [`VmConfig::extra_args`]).
+    pub qemu_args: Vec<String>,
 }
 
 impl Guest {
@@ -148,6 +150,7 @@ impl Guest {
             timeout: None,
             echo: std::env::var_os("QEMU_TESTS_ECHO").is_some(),
             monitor: false,
+            qemu_args: Vec::new(),
         })
     }
 
@@ -239,6 +242,18 @@ impl Guest {
         Ok(())
     }
 
+    /// A writable raw disk of `size` bytes (zeroed) the guest can leave results on; it
+    /// is attached after the disks added so far. Returns its path.
+    pub fn results_disk(&mut self, size: u64) -> Result<PathBuf, HarnessError> {
+        let n = self.disks.len();
+        let p = self.work.path().join(format!("results{n}.img"));
+        let f = fs::File::create(&p).map_err(io(format!("create {}", p.display())))?;
+        f.set_len(size)
+            .map_err(io(format!("size {}", p.display())))?;
+        self.disk(&p, false);
+        Ok(p)
+    }
+
     /// Attaches a raw disk image.
     pub fn disk(&mut self, path: &Path, readonly: bool) {
         self.disks.push(Disk {
@@ -255,6 +270,7 @@ impl Guest {
         vm.append = self.append.clone();
         vm.disks = self.disks.clone();
         vm.echo = self.echo;
+        vm.extra_args = self.qemu_args.clone();
         if let Some(t) = self.timeout {
             vm.timeout = t;
         }

@@ -53,6 +53,8 @@ pub struct VmConfig {
     pub echo: bool,
     /// Open an HMP monitor on this unix socket.
     pub monitor: Option<PathBuf>,
+    /// Further QEMU arguments (e.g. `-device loader,…`), after the machine options.
+    pub extra_args: Vec<String>,
 }
 
 fn qemu_binary(arch: Arch) -> &'static str {
@@ -82,6 +84,7 @@ impl VmConfig {
             timeout: Duration::from_secs(timeout),
             echo: std::env::var_os("QEMU_TESTS_ECHO").is_some(),
             monitor: None,
+            extra_args: Vec::new(),
         }
     }
 
@@ -133,6 +136,7 @@ impl VmConfig {
     pub fn command(&self) -> Command {
         let mut c = Command::new(qemu_binary(self.arch));
         c.args(self.machine_args());
+        c.args(&self.extra_args);
         c.arg("-kernel").arg(&self.kernel);
         c.arg("-initrd").arg(&self.initrd);
         c.arg("-append").arg(self.cmdline());
