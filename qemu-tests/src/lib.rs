@@ -11,6 +11,7 @@
 //!   files) and builds it into real artifacts.
 //! * [`console`] holds the assertions tests make on a boot log.
 
+pub mod bench;
 pub mod cache;
 pub mod console;
 pub mod debian;
@@ -18,6 +19,7 @@ pub mod elf;
 pub mod error;
 pub mod guest;
 pub mod kernel;
+pub mod modules;
 pub mod scenario;
 pub mod vm;
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use qemu_tests::{elf, guest, kernel, vm::VmConfig, Arch};
+use qemu_tests::{bench, elf, guest, kernel, vm::VmConfig, Arch};
 
 #[derive(Parser)]
 #[command(about = "QEMU harness commands (normally run through `cargo xtask`)")]
@@ -30,6 +30,14 @@ enum Cmd {
     },
     /// Boot the aarch64 guest, showing the boot log and the phase timeline.
     Demo,
+    /// Run a benchmark: hashtree, dice (boot and modprobe come with their issues).
+    Bench {
+        /// Which benchmark.
+        name: String,
+        /// Rounds / iterations.
+        #[arg(long)]
+        rounds: Option<usize>,
+    },
     /// Build both guest binaries and report their stripped sizes.
     Size {
         /// Fail if the aarch64 binary exceeds the 5 MiB budget or either is dynamic.
@@ -73,6 +81,11 @@ fn main() -> Result<()> {
             );
         }
         Cmd::Demo => demo()?,
+        Cmd::Bench { name, rounds } => match name.as_str() {
+            "hashtree" => bench::hashtree(rounds.unwrap_or(5))?,
+            "dice" => bench::dice(rounds.unwrap_or(500))?,
+            other => bail!("unknown benchmark {other:?} (hashtree, dice)"),
+        },
         Cmd::Size { check } => size(check)?,
     }
     Ok(())
