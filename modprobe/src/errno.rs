@@ -178,6 +178,9 @@ fn delete_meaning(e: Errno) -> Option<&'static str> {
         Errno::EPERM => {
             "Operation not permitted: needs CAP_SYS_MODULE, or module unloading is disabled"
         }
+        Errno::ENOSYS => {
+            "Function not implemented: the kernel has no module (unloading) support"
+        }
         Errno::EFAULT => "Bad address",
         _ => return None,
     })

@@ -1,12 +1,15 @@
-//! Shell-glob matching with the semantics of `fnmatch(pattern, string, 0)`, which is how
-//! kmod (and AOSP's libmodprobe) match `modules.alias` patterns.
+//! Shell-glob matching with the semantics of glibc's `fnmatch(pattern, string, 0)` in
+//! the C locale, which is how kmod (and AOSP's libmodprobe) match `modules.alias`
+//! patterns.
 //!
 //! With flags 0: `*` matches any sequence (including `/` and a leading `.`), `?` any one
 //! byte, `[...]` a bracket expression (`!` or `^` negates, `]` first is literal, ranges
-//! `a-z`, classes `[:alpha:]` …, backslash escapes), `\x` matches `x`; an unterminated
-//! `[` matches a literal `[`; a pattern ending in a lone `\` matches nothing. Matching is
-//! byte-wise (module aliases are ASCII). The algorithm is the linear-backtracking one
-//! (one saved `*` position), so it runs in O(len(pattern) × len(string)) on any input.
+//! by byte value, classes `[:alpha:]` …, `[=x=]`, `[.x.]`, backslash escapes), `\x`
+//! matches `x`; an unterminated `[` matches a literal `[`; a pattern ending in a lone `\`
+//! matches nothing. Ill-formed bracket expressions are handled step by step as glibc
+//! does (checked against glibc by a property test and a fuzz target). Matching is
+//! byte-wise. The algorithm is the linear-backtracking one (one saved `*` position), so
+//! it runs in O(len(pattern) × len(string)) on any input.
 
 /// True if `string` matches the glob `pattern` (as `fnmatch(pattern, string, 0) == 0`).
 pub fn fnmatch(pattern: &str, string: &str) -> bool {
@@ -61,79 +64,281 @@ fn match_one(p: &[u8], pi: usize, c: u8) -> Option<usize> {
             (lit == c).then_some(pi + 2)
         }
         b'[' => match bracket(p, pi, c) {
-            Some((matched, next)) => matched.then_some(next),
+            Bracket::Matches(next) => Some(next),
+            Bracket::Fails => None,
             // Unterminated: the `[` is an ordinary character.
-            None => (c == b'[').then_some(pi + 1),
+            Bracket::Literal => (c == b'[').then_some(pi + 1),
         },
         &lit => (lit == c).then_some(pi + 1),
     }
 }
 
-/// Evaluates the bracket expression starting at `p[start] == '['` against `c`.
-/// Returns (matched, index after the closing `]`), or `None` if it is unterminated.
-fn bracket(p: &[u8], start: usize, c: u8) -> Option<(bool, usize)> {
-    let mut j = start + 1;
-    let negate = matches!(p.get(j), Some(b'!') | Some(b'^'));
+/// The outcome of a bracket expression against one byte.
+enum Bracket {
+    /// It matches; the next pattern element starts at this index.
+    Matches(usize),
+    /// It does not match (or is ill-formed in a way glibc rejects).
+    Fails,
+    /// It has no closing `]` before any member matched: the `[` is a literal.
+    Literal,
+}
+
+/// Longest character class name glibc reads (`CHAR_CLASS_MAX_LENGTH`).
+const CLASS_NAME_MAX: usize = 256;
+
+/// glibc accepts class-name characters `a` <= ch < `z`.
+fn class_name_char(ch: u8) -> bool {
+    (b'a'..=b'y').contains(&ch)
+}
+
+/// Evaluates the bracket expression at `p[start] == b'['` against `ch`, following glibc's
+/// `fnmatch` (flags 0, C locale) step by step, including how it treats ill-formed
+/// expressions: `[:name:]` classes (a name character outside `a`..`y` makes the `[` an
+/// ordinary member; an unknown name fails), `[=x=]` and single-character `[.x.]`
+/// (the C locale has no other collating elements), ranges by byte value, backslash
+/// escapes, and an unterminated expression, which makes the `[` a literal.
+fn bracket(p: &[u8], start: usize, ch: u8) -> Bracket {
+    let at = |i: usize| p.get(i).copied();
+    let mut i = start + 1;
+    let negate = matches!(at(i), Some(b'!' | b'^'));
     if negate {
-        j += 1;
+        i += 1;
     }
-    let mut matched = false;
-    let mut first = true;
+    let mut c = at(i);
+    i += 1;
+    // An ordinary member: decides the expression if it matches, else may begin a range.
+    macro_rules! member {
+        ($x:expr) => {
+            match plain(p, &mut i, $x, ch, negate) {
+                Ok(low) => Some(low),
+                Err(decided) => return decided,
+            }
+        };
+    }
     loop {
-        let &b = p.get(j)?;
-        if b == b']' && !first {
-            return Some((matched != negate, j + 1));
+        // `c` is the element's first byte and `i` the index after it. An element that
+        // may begin a range ends with `low` set.
+        let mut low: Option<u8> = None;
+        match c {
+            None => return Bracket::Literal,
+            Some(b'\\') => {
+                let Some(escaped) = at(i) else {
+                    return Bracket::Fails;
+                };
+                i += 1;
+                low = member!(escaped);
+            }
+            Some(b'[') if at(i) == Some(b':') => match char_class(p, i, ch) {
+                Class::Ordinary => low = member!(b'['),
+                Class::Invalid => return Bracket::Fails,
+                Class::Parsed(true, next) => return skip_rest(p, next, negate),
+                Class::Parsed(false, next) => {
+                    i = next;
+                    c = at(i);
+                    i += 1;
+                }
+            },
+            Some(b'[') if at(i) == Some(b'=') => match (at(i + 1), at(i + 2), at(i + 3)) {
+                (Some(x), Some(b'='), Some(b']')) => {
+                    if x == ch {
+                        return skip_rest(p, i + 4, negate);
+                    }
+                    i += 4;
+                    c = at(i);
+                    i += 1;
+                }
+                _ => low = member!(b'['),
+            },
+            Some(b'[') if at(i) == Some(b'.') => {
+                let Some((symbol, next)) = collating_symbol(p, i) else {
+                    return Bracket::Fails;
+                };
+                i = next;
+                let is_range = at(i) == Some(b'-') && at(i + 1).is_some();
+                if !is_range && symbol == ch {
+                    return skip_rest(p, i, negate);
+                }
+                low = Some(symbol);
+            }
+            Some(other) => low = member!(other),
         }
-        first = false;
-        if b == b'[' && p.get(j + 1) == Some(&b':') {
-            if let Some((class_matches, next)) = char_class(p, j + 2, c) {
-                matched |= class_matches;
-                j = next;
-                continue;
+        if let Some(low) = low {
+            c = at(i);
+            i += 1;
+            if c == Some(b'-') && at(i) != Some(b']') {
+                let high = match at(i) {
+                    Some(b'[') if at(i + 1) == Some(b'.') => {
+                        let Some((symbol, next)) = collating_symbol(p, i + 1) else {
+                            return Bracket::Fails;
+                        };
+                        i = next;
+                        symbol
+                    }
+                    Some(b'\\') => {
+                        let Some(escaped) = at(i + 1) else {
+                            return Bracket::Fails;
+                        };
+                        i += 2;
+                        escaped
+                    }
+                    Some(high) => {
+                        i += 1;
+                        high
+                    }
+                    None => return Bracket::Fails,
+                };
+                if low <= ch && ch <= high {
+                    return skip_rest(p, i, negate);
+                }
+                c = at(i);
+                i += 1;
             }
         }
-        let (lo, after_lo) = bracket_char(p, j)?;
-        j = after_lo;
-        if p.get(j) == Some(&b'-') && p.get(j + 1).is_some_and(|&n| n != b']') {
-            let (hi, after_hi) = bracket_char(p, j + 1)?;
-            j = after_hi;
-            matched |= lo <= c && c <= hi;
-        } else {
-            matched |= lo == c;
+        if c == Some(b']') {
+            return if negate {
+                Bracket::Matches(i)
+            } else {
+                Bracket::Fails
+            };
         }
     }
 }
 
-/// One (possibly backslash-escaped) character inside a bracket expression.
-fn bracket_char(p: &[u8], j: usize) -> Option<(u8, usize)> {
-    match p.get(j)? {
-        b'\\' => p.get(j + 1).map(|&e| (e, j + 2)),
-        &b => Some((b, j + 1)),
+/// An ordinary member `x` (glibc's `normal_bracket`): if it matches `ch` and does not
+/// start a range, the whole expression is decided (returned as `Err`); otherwise it is
+/// the low end of a possible range.
+fn plain(p: &[u8], i: &mut usize, x: u8, ch: u8, negate: bool) -> Result<u8, Bracket> {
+    let is_range = p.get(*i) == Some(&b'-') && p.get(*i + 1).is_some_and(|&next| next != b']');
+    if !is_range && x == ch {
+        Err(skip_rest(p, *i, negate))
+    } else {
+        Ok(x)
     }
 }
 
-/// `[:name:]` starting with the name at `p[j]`. Returns (matches, index after `:]`), or
-/// `None` if there is no `:]` (then the `[` is treated as an ordinary bracket member).
-fn char_class(p: &[u8], j: usize, c: u8) -> Option<(bool, usize)> {
-    let rest = p.get(j..)?;
-    let end = rest.windows(2).position(|w| w == b":]")?;
-    let name = rest.get(..end)?;
-    let matches = match name {
-        b"alnum" => c.is_ascii_alphanumeric(),
-        b"alpha" => c.is_ascii_alphabetic(),
-        b"blank" => c == b' ' || c == b'\t',
-        b"cntrl" => c.is_ascii_control(),
-        b"digit" => c.is_ascii_digit(),
-        b"graph" => c.is_ascii_graphic(),
-        b"lower" => c.is_ascii_lowercase(),
-        b"print" => c.is_ascii_graphic() || c == b' ',
-        b"punct" => c.is_ascii_punctuation(),
-        b"space" => c.is_ascii_whitespace() || c == 0x0b,
-        b"upper" => c.is_ascii_uppercase(),
-        b"xdigit" => c.is_ascii_hexdigit(),
-        _ => false,
+/// `[.x.]` with `p[dot] == b'.'`: the symbol (exactly one byte in the C locale) and the
+/// index after `.]`; `None` where glibc fails the match.
+fn collating_symbol(p: &[u8], dot: usize) -> Option<(u8, usize)> {
+    let mut k = dot;
+    let mut len = 0usize;
+    loop {
+        k += 1;
+        match p.get(k) {
+            Some(b'.') if p.get(k + 1) == Some(&b']') => break,
+            Some(_) => len += 1,
+            None => return None,
+        }
+    }
+    if len == 1 {
+        Some((*p.get(dot + 1)?, k + 2))
+    } else {
+        None
+    }
+}
+
+/// A member matched at index `i`: skip to the closing `]` as glibc does (reaching the end
+/// makes the `[` a literal after all), then apply the negation.
+fn skip_rest(p: &[u8], mut i: usize, negate: bool) -> Bracket {
+    let at = |i: usize| p.get(i).copied();
+    loop {
+        let c = at(i);
+        i += 1;
+        match c {
+            None => return Bracket::Literal,
+            Some(b']') => break,
+            Some(b'\\') => {
+                if at(i).is_none() {
+                    return Bracket::Fails;
+                }
+                i += 1;
+            }
+            Some(b'[') if at(i) == Some(b':') => {
+                // A class name is skipped whole; anything else resumes at the `:`.
+                let mut k = i;
+                let mut count = 0usize;
+                loop {
+                    k += 1;
+                    count += 1;
+                    if count == CLASS_NAME_MAX {
+                        return Bracket::Fails;
+                    }
+                    if at(k) == Some(b':') && at(k + 1) == Some(b']') {
+                        i = k + 2;
+                        break;
+                    }
+                    if !at(k).is_some_and(class_name_char) {
+                        break;
+                    }
+                }
+            }
+            Some(b'[') if at(i) == Some(b'=') => {
+                if at(i + 1).is_none() || at(i + 2) != Some(b'=') || at(i + 3) != Some(b']') {
+                    return Bracket::Fails;
+                }
+                i += 4;
+            }
+            Some(b'[') if at(i) == Some(b'.') => {
+                let mut k = i;
+                loop {
+                    k += 1;
+                    match at(k) {
+                        None => return Bracket::Fails,
+                        Some(b'.') if at(k + 1) == Some(b']') => break,
+                        Some(_) => {}
+                    }
+                }
+                i = k + 2;
+            }
+            Some(_) => {}
+        }
+    }
+    if negate {
+        Bracket::Fails
+    } else {
+        Bracket::Matches(i)
+    }
+}
+
+/// How a `[:` inside a bracket expression reads.
+enum Class {
+    /// A class `[:name:]`: whether the byte is in it, and the index after `:]`.
+    Parsed(bool, usize),
+    /// Not a class name: the `[` is an ordinary member.
+    Ordinary,
+    /// A well-formed but unknown or overlong name: glibc fails the match.
+    Invalid,
+}
+
+/// `[:name:]` with `p[colon] == b':'`, read as glibc does.
+fn char_class(p: &[u8], colon: usize, ch: u8) -> Class {
+    let mut k = colon;
+    loop {
+        if k - colon == CLASS_NAME_MAX {
+            return Class::Invalid;
+        }
+        k += 1;
+        match p.get(k) {
+            Some(b':') if p.get(k + 1) == Some(&b']') => break,
+            Some(&c) if class_name_char(c) => {}
+            _ => return Class::Ordinary,
+        }
+    }
+    let matches = match p.get(colon + 1..k).unwrap_or_default() {
+        b"alnum" => ch.is_ascii_alphanumeric(),
+        b"alpha" => ch.is_ascii_alphabetic(),
+        b"blank" => ch == b' ' || ch == b'\t',
+        b"cntrl" => ch.is_ascii_control(),
+        b"digit" => ch.is_ascii_digit(),
+        b"graph" => ch.is_ascii_graphic(),
+        b"lower" => ch.is_ascii_lowercase(),
+        b"print" => ch.is_ascii_graphic() || ch == b' ',
+        b"punct" => ch.is_ascii_punctuation(),
+        b"space" => ch.is_ascii_whitespace() || ch == 0x0b,
+        b"upper" => ch.is_ascii_uppercase(),
+        b"xdigit" => ch.is_ascii_hexdigit(),
+        _ => return Class::Invalid,
     };
-    Some((matches, j + end + 2))
+    Class::Parsed(matches, k + 2)
 }
 
 #[cfg(test)]

@@ -35,5 +35,7 @@ pub use errno::{LoadErrno, SysOp};
 pub use error::ModprobeError;
 pub use exec::{execute, LoadFailure, LoadReport};
 pub use loader::{KernelLoader, ModuleLoader};
+/// Errno values, as used by [`LoadErrno`] (re-exported so users need not depend on nix).
+pub use nix::errno::Errno;
 pub use plan::{Plan, PlanOptions, PlannedModule, SkipReason};
 pub use remove::{execute_removal, RemovalFailure, RemovalPlan, RemovalReport, RemovalStep};

@@ -67,6 +67,43 @@ mod tests {
         assert_eq!(err, LoadErrno::open(Errno::ELOOP));
     }
 
+    /// The real system calls on inputs that cannot load or unload anything: a file that
+    /// is not a module, and a module name that cannot exist. Whatever the host allows,
+    /// the errno must be one finit_module/delete_module can return here, with a
+    /// step-specific message.
+    #[test]
+    fn real_syscalls_reject_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let garbage = dir.path().join("garbage.ko");
+        let mut bytes = b"\x7fELF".to_vec();
+        bytes.resize(256, 0);
+        std::fs::write(&garbage, bytes).unwrap();
+        let err = KernelLoader.load(&garbage, "").unwrap_err();
+        assert_eq!(err.op, SysOp::FinitModule);
+        // ENOSYS: no module support (e.g. this CI VM); EPERM: no CAP_SYS_MODULE or
+        // modules disabled; ENOEXEC: not a valid ELF module; EKEYREJECTED: unsigned
+        // under signature enforcement.
+        let allowed = [
+            Errno::ENOSYS,
+            Errno::EPERM,
+            Errno::ENOEXEC,
+            Errno::EKEYREJECTED,
+        ];
+        assert!(allowed.contains(&err.as_errno()), "{err}");
+        assert_ne!(
+            err.meaning(),
+            err.as_errno().desc(),
+            "specific message for {err}"
+        );
+
+        let err = KernelLoader
+            .unload("modprobe_selftest_no_such_module")
+            .unwrap_err();
+        assert_eq!(err.op, SysOp::DeleteModule);
+        let allowed = [Errno::ENOSYS, Errno::EPERM, Errno::ENOENT];
+        assert!(allowed.contains(&err.as_errno()), "{err}");
+    }
+
     #[test]
     fn nul_in_params_is_rejected_before_any_syscall() {
         let err = KernelLoader

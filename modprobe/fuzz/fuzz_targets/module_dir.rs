@@ -1,0 +1,68 @@
+//! Fuzzes the whole pipeline on a module directory built from the input: sections
+//! separated by NUL are modules.dep, .alias, .softdep, .options, .blocklist, .builtin.
+//! Every module is planned (blocklist on and off) and executed with the fake loader;
+//! plans must be valid orders and no module may be submitted twice at once.
+#![no_main]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use modprobe::testing::RecordingLoader;
+use modprobe::{execute, Errno, LoadErrno, ModuleDb, PlanOptions};
+
+const FILES: [&str; 6] = [
+    "modules.dep",
+    "modules.alias",
+    "modules.softdep",
+    "modules.options",
+    "modules.blocklist",
+    "modules.builtin",
+];
+
+fn dir() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("tempdir").keep())
+}
+
+fuzz_target!(|data: &[u8]| {
+    let dir = dir();
+    let mut sections = data.splitn(FILES.len(), |&b| b == 0);
+    for file in FILES {
+        std::fs::write(dir.join(file), sections.next().unwrap_or_default()).expect("write");
+    }
+    let Ok(db) = ModuleDb::load(dir) else { return };
+    let mut names: Vec<String> = db.modules().map(|m| m.name.clone()).take(200).collect();
+    names.push("alias-probe".into());
+    let wanted: Vec<&str> = names.iter().map(String::as_str).collect();
+    for blocklist in [false, true] {
+        let opts = PlanOptions {
+            blocklist,
+            extra_params: vec![("alias-probe".into(), "x=1".into())],
+        };
+        let Ok(plan) = db.plan(&wanted, &opts) else {
+            continue;
+        };
+        for (i, m) in plan.modules.iter().enumerate() {
+            assert!(m.deps.iter().chain(&m.after).all(|&d| d < i));
+        }
+        let loader = RecordingLoader::new();
+        if let Some(first) = plan.modules.first() {
+            loader.fail(&first.name, LoadErrno::finit(Errno::ENOEXEC));
+        }
+        let report = execute(&plan, &loader, 3);
+        assert!(loader.overlapping().is_empty());
+        assert_eq!(
+            report.loaded.len()
+                + report.already_loaded.len()
+                + report
+                    .failed
+                    .iter()
+                    .filter(|f| !f.path.as_os_str().is_empty())
+                    .count()
+                + report.skipped.len(),
+            plan.modules.len() + plan.skipped.len()
+        );
+        let _ = db.removal_plan(&wanted);
+    }
+});
