@@ -6,7 +6,7 @@
 //! and passes.
 //!
 //! Two oracles, both libkmod:
-//! * libkmod itself (linked directly: `kmod_module_get_dependencies`,
+//! * libkmod itself (`dlopen`ed: `kmod_module_get_dependencies`,
 //!   `kmod_module_get_softdeps`), which reads depmod's binary indexes
 //!   (`modules.dep.bin`, `modules.alias.bin`) rather than the text files we parse;
 //! * kmod's `modprobe --show-depends -C <empty dir> -d ROOT -S VERSION NAME`, the exact
@@ -41,9 +41,12 @@ use std::time::Instant;
 
 use modprobe::{ModuleDb, Plan, PlanOptions, Resolution};
 
-/// Minimal libkmod bindings (from `libkmod.h`; libkmod-dev provides `libkmod.so`).
+/// Minimal libkmod bindings (from `libkmod.h`), loaded at run time with `dlopen` so the
+/// test binary links (and skips) on hosts without libkmod.
 mod libkmod {
     use std::os::raw::{c_char, c_int};
+
+    use super::sym;
 
     #[repr(C)]
     pub struct Ctx {
@@ -58,32 +61,73 @@ mod libkmod {
         _opaque: [u8; 0],
     }
 
-    #[link(name = "kmod")]
-    extern "C" {
-        pub fn kmod_new(dirname: *const c_char, config_paths: *const *const c_char) -> *mut Ctx;
-        pub fn kmod_unref(ctx: *mut Ctx) -> *mut Ctx;
-        pub fn kmod_module_new_from_name(
-            ctx: *mut Ctx,
-            name: *const c_char,
-            module: *mut *mut Module,
-        ) -> c_int;
-        pub fn kmod_module_unref(module: *mut Module) -> *mut Module;
-        pub fn kmod_module_get_dependencies(module: *const Module) -> *mut List;
-        pub fn kmod_module_get_softdeps(
-            module: *const Module,
-            pre: *mut *mut List,
-            post: *mut *mut List,
-        ) -> c_int;
-        pub fn kmod_module_unref_list(list: *mut List) -> c_int;
-        pub fn kmod_list_next(list: *const List, curr: *const List) -> *mut List;
-        pub fn kmod_module_get_module(entry: *const List) -> *mut Module;
-        pub fn kmod_module_get_name(module: *const Module) -> *const c_char;
-        pub fn kmod_module_get_path(module: *const Module) -> *const c_char;
+    /// The libkmod functions the test uses.
+    pub struct Api {
+        pub new: unsafe extern "C" fn(*const c_char, *const *const c_char) -> *mut Ctx,
+        pub unref: unsafe extern "C" fn(*mut Ctx) -> *mut Ctx,
+        pub module_new_from_name:
+            unsafe extern "C" fn(*mut Ctx, *const c_char, *mut *mut Module) -> c_int,
+        pub module_unref: unsafe extern "C" fn(*mut Module) -> *mut Module,
+        pub module_get_dependencies: unsafe extern "C" fn(*const Module) -> *mut List,
+        pub module_get_softdeps:
+            unsafe extern "C" fn(*const Module, *mut *mut List, *mut *mut List) -> c_int,
+        pub module_unref_list: unsafe extern "C" fn(*mut List) -> c_int,
+        pub list_next: unsafe extern "C" fn(*const List, *const List) -> *mut List,
+        pub module_get_module: unsafe extern "C" fn(*const List) -> *mut Module,
+        pub module_get_name: unsafe extern "C" fn(*const Module) -> *const c_char,
+        pub module_get_path: unsafe extern "C" fn(*const Module) -> *const c_char,
     }
+
+    impl Api {
+        /// Loads libkmod.so.2; panics with a clear message if it is missing.
+        pub fn load() -> Api {
+            // SAFETY: dlopen with a valid NUL-terminated name; the handle is never closed,
+            // so the symbols stay valid for the whole test.
+            let handle = unsafe { libc::dlopen(c"libkmod.so.2".as_ptr(), libc::RTLD_NOW) };
+            assert!(
+                !handle.is_null(),
+                "libkmod.so.2 not found: install libkmod2 (libkmod-dev)"
+            );
+            // SAFETY: each name is the libkmod function whose C signature (libkmod.h) is
+            // the type of the field it is stored in.
+            unsafe {
+                Api {
+                    new: sym(handle, c"kmod_new"),
+                    unref: sym(handle, c"kmod_unref"),
+                    module_new_from_name: sym(handle, c"kmod_module_new_from_name"),
+                    module_unref: sym(handle, c"kmod_module_unref"),
+                    module_get_dependencies: sym(handle, c"kmod_module_get_dependencies"),
+                    module_get_softdeps: sym(handle, c"kmod_module_get_softdeps"),
+                    module_unref_list: sym(handle, c"kmod_module_unref_list"),
+                    list_next: sym(handle, c"kmod_list_next"),
+                    module_get_module: sym(handle, c"kmod_module_get_module"),
+                    module_get_name: sym(handle, c"kmod_module_get_name"),
+                    module_get_path: sym(handle, c"kmod_module_get_path"),
+                }
+            }
+        }
+    }
+}
+
+/// The symbol `name` of the library `handle`, as a function pointer of type `T`.
+///
+/// # Safety
+/// `T` must be the function-pointer type matching the C declaration of `name`.
+unsafe fn sym<T: Copy>(handle: *mut std::ffi::c_void, name: &CStr) -> T {
+    assert_eq!(
+        std::mem::size_of::<T>(),
+        std::mem::size_of::<*mut std::ffi::c_void>()
+    );
+    // SAFETY: `handle` is a live dlopen handle and `name` is NUL-terminated.
+    let p = unsafe { libc::dlsym(handle, name.as_ptr()) };
+    assert!(!p.is_null(), "libkmod has no {name:?}");
+    // SAFETY: sizes are equal (checked) and the caller guarantees the type.
+    unsafe { std::mem::transmute_copy::<*mut std::ffi::c_void, T>(&p) }
 }
 
 /// A libkmod context over one module directory, with an empty configuration.
 struct Kmod {
+    api: libkmod::Api,
     ctx: *mut libkmod::Ctx,
     // Kept alive for the context's lifetime (libkmod keeps the pointers).
     _strings: (CString, CString),
@@ -105,11 +149,13 @@ impl Kmod {
         let dirname = CString::new(dir.to_str().unwrap()).unwrap();
         let config = CString::new(empty_config.to_str().unwrap()).unwrap();
         let paths = [config.as_ptr(), std::ptr::null()];
+        let api = libkmod::Api::load();
         // SAFETY: both strings are valid NUL-terminated C strings and the config array is
         // NULL-terminated; all three outlive the context (stored in the struct).
-        let ctx = unsafe { libkmod::kmod_new(dirname.as_ptr(), paths.as_ptr()) };
+        let ctx = unsafe { (api.new)(dirname.as_ptr(), paths.as_ptr()) };
         assert!(!ctx.is_null(), "kmod_new failed");
         Kmod {
+            api,
             ctx,
             _strings: (dirname, config),
             _config: paths,
@@ -117,21 +163,21 @@ impl Kmod {
     }
 
     /// Names and frees every module of a libkmod module list.
-    fn names(list: *mut libkmod::List) -> Vec<String> {
+    fn names(&self, list: *mut libkmod::List) -> Vec<String> {
         let mut out = Vec::new();
         let mut it = list;
         while !it.is_null() {
             // SAFETY: `it` is a live entry of `list`; get_module returns a new reference
             // that we release right after reading its (copied) name.
             unsafe {
-                let m = libkmod::kmod_module_get_module(it);
-                out.push(cstr(libkmod::kmod_module_get_name(m)).unwrap_or_default());
-                libkmod::kmod_module_unref(m);
-                it = libkmod::kmod_list_next(list, it);
+                let m = (self.api.module_get_module)(it);
+                out.push(cstr((self.api.module_get_name)(m)).unwrap_or_default());
+                (self.api.module_unref)(m);
+                it = (self.api.list_next)(list, it);
             }
         }
         // SAFETY: the list came from libkmod and is not used after this.
-        unsafe { libkmod::kmod_module_unref_list(list) };
+        unsafe { (self.api.module_unref_list)(list) };
         out
     }
 
@@ -139,7 +185,7 @@ impl Kmod {
         let cname = CString::new(name).unwrap();
         let mut m: *mut libkmod::Module = std::ptr::null_mut();
         // SAFETY: valid context and C string; `m` receives a new reference or stays null.
-        let err = unsafe { libkmod::kmod_module_new_from_name(self.ctx, cname.as_ptr(), &mut m) };
+        let err = unsafe { (self.api.module_new_from_name)(self.ctx, cname.as_ptr(), &mut m) };
         assert!(
             err == 0 && !m.is_null(),
             "kmod_module_new_from_name({name}) failed: {err}"
@@ -150,13 +196,13 @@ impl Kmod {
         // SAFETY: `m` is a live module; the returned lists are owned by us and freed in
         // `names`; the path string is copied before the module is released.
         unsafe {
-            out.path = cstr(libkmod::kmod_module_get_path(m));
-            out.deps = Self::names(libkmod::kmod_module_get_dependencies(m));
-            let rc: c_int = libkmod::kmod_module_get_softdeps(m, &mut pre, &mut post);
+            out.path = cstr((self.api.module_get_path)(m));
+            out.deps = self.names((self.api.module_get_dependencies)(m));
+            let rc: c_int = (self.api.module_get_softdeps)(m, &mut pre, &mut post);
             assert_eq!(rc, 0, "kmod_module_get_softdeps({name})");
-            out.pre = Self::names(pre).into_iter().collect();
-            out.post = Self::names(post).into_iter().collect();
-            libkmod::kmod_module_unref(m);
+            out.pre = self.names(pre).into_iter().collect();
+            out.post = self.names(post).into_iter().collect();
+            (self.api.module_unref)(m);
         }
         out
     }
@@ -165,7 +211,7 @@ impl Kmod {
 impl Drop for Kmod {
     fn drop(&mut self) {
         // SAFETY: the context is live and not used after this.
-        unsafe { libkmod::kmod_unref(self.ctx) };
+        unsafe { (self.api.unref)(self.ctx) };
     }
 }
 
