@@ -7,7 +7,8 @@
 //! 4. `vbmeta`: footer, vbmeta and signature; root digest against the device tree;
 //! 5. `dice`: the Microdroid vendor DICE node into `dice_chain.raw`;
 //! 6. `verity`, `vendor_mount`: dm-verity over the partition, ext4 read-only on `/vendor`;
-//! 7. `vendor_modules`: one `modprobe -a` pass over `/vendor/lib/modules/modules.load`;
+//! 7. `vendor_modules`: one `modprobe -a` pass over the vendor's `modules.load`
+//!    (`/vendor/lib/modules`, or its `<release>` subdirectory in depmod's layout);
 //! 8. `selinux`: policy load and labels, if the initramfs carries a policy;
 //! 9. `second_stage`: exec the rc interpreter (or power off if there is none).
 //!
@@ -105,13 +106,16 @@ impl<'a> Boot<'a> {
         Ok(())
     }
 
+    /// `uname -r`, from procfs.
+    fn kernel_release(&self) -> String {
+        std::fs::read_to_string(self.layout.path("/proc/sys/kernel/osrelease")).unwrap_or_default()
+    }
+
     /// Loads the initramfs's first-stage modules. Their failure is fatal only when a
     /// vendor partition is wanted (they are what reaches it).
     pub fn first_stage_modules(&mut self, cfg: &BootConfig, needed: bool) -> Result<(), Fatal> {
         let lib = self.layout.path("/lib/modules");
-        let release = std::fs::read_to_string(self.layout.path("/proc/sys/kernel/osrelease"))
-            .unwrap_or_default();
-        let dir = modprobe::first_stage_module_dir(&lib, release.trim());
+        let dir = modprobe::first_stage_module_dir(&lib, self.kernel_release().trim());
         if !dir.join("modules.load").exists() {
             log::info!(
                 "modules pass=first_stage: no {}/modules.load",
@@ -175,7 +179,11 @@ impl<'a> Boot<'a> {
         log::info!("vendor: {} mounted read-only on /vendor", mapper.display());
         self.mark("vendor_mount");
 
-        let dir = self.layout.path("/vendor/lib/modules");
+        // Flat (Android) or per-release (depmod) layout, chosen as for the first stage.
+        let dir = modprobe::first_stage_module_dir(
+            &self.layout.path("/vendor/lib/modules"),
+            self.kernel_release().trim(),
+        );
         if dir.join("modules.load").exists() {
             let params = modprobe::cmdline_module_params(&cfg.cmdline);
             match kmods::load_pass(&dir, self.platform.module_loader(), params) {
@@ -184,7 +192,7 @@ impl<'a> Boot<'a> {
                 Err(e) => log::error!("modules pass=vendor: {e}"),
             }
         } else {
-            log::info!("modules pass=vendor: no /vendor/lib/modules/modules.load");
+            log::info!("modules pass=vendor: no {}/modules.load", dir.display());
         }
         self.mark("vendor_modules");
         Ok(())
