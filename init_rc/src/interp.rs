@@ -588,7 +588,7 @@ impl Init {
             .iter()
             .position(|s| s.state.pid() == Some(pid))
         else {
-            log::debug!("init: reaped orphan pid={pid} status={code}");
+            log::info!("init: reaped orphan pid={pid} status={code}");
             return;
         };
         let now = p.now();

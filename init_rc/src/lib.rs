@@ -34,6 +34,7 @@
 //! | `init: service <name> started pid=<N>` | a service started |
 //! | `init: service <name> exited status=<S>` | a service's process was reaped |
 //! | `init: service <name> restarting in <ms>ms` | a restart is scheduled |
+//! | `init: reaped orphan pid=<N> status=<S>` | a process re-parented to init was reaped |
 //! | `init: unsupported command '<x>' at <file>:<line>` | parse: command skipped |
 //! | `init: unsupported option '<x>' at <file>:<line>` | parse: service option skipped |
 //! | `init: syntax error at <file>:<line>: <msg>` | parse: line or section skipped |

@@ -4,6 +4,8 @@
 //! Restart policy (**Ours**, extending AOSP's):
 //! - a non-oneshot service that exits is restarted `restart_period` (default 5 s, as AOSP)
 //!   after it was *started*, so a service that ran longer than that restarts at once;
+//!   `restart_period` must be at least [`MIN_RESTART_PERIOD_SECS`] (AOSP: 5), so a crash
+//!   loop never respawns without a pause;
 //! - exits are counted in a 4-minute window (AOSP's crash window); from the second exit in
 //!   the window on, the delay doubles per exit (`period · 2^(n-1)`), capped at 60 s (or at
 //!   the period when that is longer), again counted from the start time;
@@ -17,6 +19,10 @@ use crate::ids::require_id;
 
 /// AOSP's default `restart_period`.
 pub const DEFAULT_RESTART_PERIOD: Duration = Duration::from_secs(5);
+/// Smallest `restart_period` accepted, in seconds (**Ours**: AOSP requires 5; we allow
+/// shorter periods, e.g. for tests, but not 0, which would respawn a crashing service in a
+/// busy loop — every back-off step would be 0 too).
+pub const MIN_RESTART_PERIOD_SECS: u64 = 1;
 /// Window in which exits are counted for the back-off (AOSP's default crash window).
 pub const CRASH_WINDOW: Duration = Duration::from_secs(240);
 /// Back-off cap (unless the service's own period is longer).
@@ -366,9 +372,9 @@ impl ServiceDef {
             }
             "restart_period" => {
                 count(1, 1)?;
-                let secs: u64 = a[0].parse().map_err(|_| {
+                let secs: u64 = a[0].parse().ok().filter(|s| *s >= MIN_RESTART_PERIOD_SECS).ok_or_else(|| {
                     OptionError::Syntax(format!(
-                        "restart_period must be a number of seconds, not '{}'",
+                        "restart_period must be a whole number of seconds >= {MIN_RESTART_PERIOD_SECS}, not '{}'",
                         a[0]
                     ))
                 })?;
@@ -678,6 +684,8 @@ mod tests {
             "oneshot extra",
             "capabilities NOT_A_CAP",
             "restart_period soon",
+            "restart_period 0",
+            "restart_period -5",
             "socket s badtype 0666",
             "socket s stream 999",
             "file relative r",
