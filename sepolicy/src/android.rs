@@ -67,8 +67,9 @@ pub fn is_partner_file(path: &Path) -> bool {
 impl FileContexts {
     /// Loads and merges `files` in the given order, applying the Treble
     /// rule to partner files (see [`is_partner_file`]). Rejected lines and
-    /// Treble violations are logged (`warn`) and returned in the outcome;
-    /// an unreadable file is an error.
+    /// Treble violations are returned in the outcome, not logged: the caller
+    /// reports them once, in its own words (the first stage and the applet
+    /// do); an unreadable file is an error.
     pub fn load_android(files: &[PathBuf]) -> Result<ParseOutcome, SepolicyError> {
         let mut outcome = ParseOutcome::default();
         for path in files {
@@ -79,9 +80,6 @@ impl FileContexts {
             } else {
                 FileContexts::parse_bytes(&text, &origin)
             };
-            for error in parsed.errors.iter() {
-                log::warn!("{error}");
-            }
             outcome.merge(parsed);
         }
         Ok(outcome)

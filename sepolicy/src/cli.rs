@@ -12,6 +12,12 @@
 //! - `sepolicy restorecon [-R] [-n] [-v] [-f FILE]... PATH...` labels PATH
 //!   (recursively with `-R`; `-n`: change nothing; `-v`: print each change
 //!   as `Relabeled PATH from OLD to NEW`).
+//! - `sepolicy getcon PATH...` prints `PATH<TAB>LABEL` per path: the
+//!   `security.selinux` attribute as `lgetxattr` returns it (a final
+//!   symlink is not followed; trailing NULs are dropped), like libselinux's
+//!   `lgetfilecon`. A path without the attribute (SELinux off, or a
+//!   filesystem without labels) or that cannot be read is reported on
+//!   stderr and makes the status 1; the other paths are still printed.
 //!
 //! Without `-f`, the Android file_contexts set under `/` is used. Several
 //! `-f` are merged in order, with the Treble rule for partner files. Bad
@@ -27,11 +33,12 @@ use std::path::{Path, PathBuf};
 use crate::android::android_file_contexts_paths;
 use crate::file_contexts::{FileContexts, NONE_CONTEXT};
 use crate::kind::FileKind;
-use crate::label::{is_canonical, Labeler, Relabel, SystemXattr};
+use crate::label::{is_canonical, Labeler, Relabel, SystemXattr, XattrOps};
 use crate::policy::selinux_active;
 
 const USAGE: &str = "usage: sepolicy lookup [-f FILE]... [-m TYPE] PATH...\n       \
-sepolicy restorecon [-R] [-n] [-v] [-f FILE]... PATH...\n\
+sepolicy restorecon [-R] [-n] [-v] [-f FILE]... PATH...\n       \
+sepolicy getcon PATH...\n\
 TYPE: file dir chr_file blk_file lnk_file fifo_file (or pipe) sock_file\n";
 
 /// Where the guest mounts selinuxfs.
@@ -61,11 +68,12 @@ fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     let (flags, with_type): (&[u8], bool) = match sub {
         Some(b"lookup") => (b"", true),
         Some(b"restorecon") => (b"Rnv", false),
+        Some(b"getcon") => return getcon_main(rest, &SystemXattr, out, err),
         Some(b"help" | b"-h" | b"--help") => {
             let _ = out.write_all(USAGE.as_bytes());
             return 0;
         }
-        _ => return usage_error(err, "expected a subcommand: lookup or restorecon"),
+        _ => return usage_error(err, "expected a subcommand: lookup, restorecon or getcon"),
     };
     let opts = match parse_options(rest, flags, with_type) {
         Ok(opts) => opts,
@@ -236,6 +244,68 @@ fn restorecon(
         if let Err(e) = labeler.restorecon_with(&path, opts.recursive, &mut print) {
             let _ = writeln!(err, "sepolicy: {e}");
             status = 1;
+        }
+    }
+    status
+}
+
+/// `getcon [--] PATH...`: no options.
+fn getcon_main(
+    args: &[OsString],
+    ops: &dyn XattrOps,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let (paths, after_dashes) = match args.first() {
+        Some(first) if first.as_bytes() == b"--" => (args.get(1..).unwrap_or_default(), true),
+        _ => (args, false),
+    };
+    if !after_dashes {
+        if let Some(opt) = paths
+            .iter()
+            .find(|a| a.as_bytes().len() > 1 && a.as_bytes().starts_with(b"-"))
+        {
+            let msg = format!("unknown option {} for getcon", opt.to_string_lossy());
+            return usage_error(err, &msg);
+        }
+    }
+    if paths.is_empty() {
+        return usage_error(err, "no PATH given");
+    }
+    let status = getcon(paths, ops, out, err);
+    if out.flush().is_err() {
+        return 1;
+    }
+    status
+}
+
+/// Prints `PATH<TAB>LABEL` for each path (see the module documentation).
+fn getcon(paths: &[OsString], ops: &dyn XattrOps, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let mut status = 0;
+    for arg in paths {
+        let path = Path::new(arg);
+        match ops.get(path) {
+            Ok(Some(mut label)) => {
+                while label.last() == Some(&0) {
+                    label.pop();
+                }
+                let line = [arg.as_bytes(), b"\t", &label, b"\n"].concat();
+                if out.write_all(&line).is_err() {
+                    return 1;
+                }
+            }
+            Ok(None) => {
+                let _ = writeln!(
+                    err,
+                    "sepolicy: {}: no security.selinux attribute",
+                    path.display()
+                );
+                status = 1;
+            }
+            Err(e) => {
+                let _ = writeln!(err, "sepolicy: {}: {e}", path.display());
+                status = 1;
+            }
         }
     }
     status

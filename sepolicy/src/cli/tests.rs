@@ -210,3 +210,98 @@ fn restorecon_dry_run_reports_changes() {
         .expect("get")
         .is_none());
 }
+
+fn getcon_with(ops: &dyn XattrOps, args: &[&str]) -> (i32, String, String) {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let status = getcon_main(&os(args), ops, &mut out, &mut err);
+    (
+        status,
+        String::from_utf8_lossy(&out).into_owned(),
+        String::from_utf8(err).expect("utf8 stderr"),
+    )
+}
+
+#[test]
+fn getcon_prints_labels_without_trailing_nuls() {
+    let fake = crate::label::FakeXattr::new()
+        .with_label("/dev/null", b"u:object_r:null_device:s0\0")
+        .with_label("/dev/kmsg", b"u:object_r:kmsg_device:s0")
+        .with_label("/odd", b"u:object_r:odd:s0\0\0")
+        .with_label("/-dash", b"u:object_r:dash:s0\0");
+    let (status, out, err) = getcon_with(&fake, &["/dev/null", "/dev/kmsg", "/odd"]);
+    assert_eq!(status, 0, "{err}");
+    assert_eq!(
+        out,
+        "/dev/null\tu:object_r:null_device:s0\n\
+         /dev/kmsg\tu:object_r:kmsg_device:s0\n\
+         /odd\tu:object_r:odd:s0\n"
+    );
+    assert!(err.is_empty());
+    // `--` lets a path start with `-`.
+    let (status, out, _) = getcon_with(&fake, &["--", "/-dash"]);
+    assert_eq!(status, 0);
+    assert_eq!(out, "/-dash\tu:object_r:dash:s0\n");
+}
+
+#[test]
+fn getcon_reports_unlabelled_paths_and_goes_on() {
+    let fake = crate::label::FakeXattr::new().with_label("/b", b"u:object_r:b:s0\0");
+    let (status, out, err) = getcon_with(&fake, &["/a", "/b"]);
+    assert_eq!(status, 1);
+    assert_eq!(out, "/b\tu:object_r:b:s0\n");
+    assert_eq!(err, "sepolicy: /a: no security.selinux attribute\n");
+}
+
+#[test]
+fn getcon_usage_errors() {
+    let fake = crate::label::FakeXattr::new();
+    for args in [&[][..], &["--"], &["-R", "/x"], &["/x", "-f"]] {
+        let (status, out, err) = getcon_with(&fake, args);
+        assert_eq!(status, 2, "{args:?}");
+        assert!(out.is_empty());
+        assert!(err.contains("sepolicy getcon PATH..."), "{err}");
+    }
+    // `-` alone is a path (a file named `-` in the current directory).
+    let (status, _, err) = getcon_with(&fake, &["-"]);
+    assert_eq!(status, 1);
+    assert!(err.contains("-: no security.selinux attribute"), "{err}");
+}
+
+#[test]
+fn getcon_reads_the_real_attribute_of_the_link_itself() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("f");
+    std::fs::write(&file, b"").expect("write");
+    let link = dir.path().join("l");
+    std::os::unix::fs::symlink(&file, &link).expect("symlink");
+    let missing = dir.path().join("missing");
+    let (f, l, m) = (
+        file.to_str().expect("utf8"),
+        link.to_str().expect("utf8"),
+        missing.to_str().expect("utf8"),
+    );
+    // Without a label (SELinux is off on the build host) the path is reported.
+    let host_label = SystemXattr.get(&file).expect("lgetxattr");
+    if host_label.is_none() {
+        let (status, out, err) = call(&["sepolicy", "getcon", f]);
+        assert_eq!(status, 1);
+        assert!(out.is_empty());
+        assert!(err.contains("no security.selinux attribute"), "{err}");
+    }
+    let (status, _, err) = call(&["sepolicy", "getcon", m]);
+    assert_eq!(status, 1);
+    assert!(err.contains("No such file"), "{err}");
+    // Setting security.* needs CAP_SYS_ADMIN (and an LSM that accepts the value).
+    let labelled = SystemXattr
+        .set(&file, b"u:object_r:f:s0\0")
+        .and_then(|()| SystemXattr.set(&link, b"u:object_r:l:s0\0"));
+    match labelled {
+        Ok(()) => {
+            let (status, out, err) = call(&["sepolicy", "getcon", f, l]);
+            assert_eq!(status, 0, "{err}");
+            assert_eq!(out, format!("{f}\tu:object_r:f:s0\n{l}\tu:object_r:l:s0\n"));
+        }
+        Err(e) => eprintln!("skipping the labelled part: {e}"),
+    }
+}
