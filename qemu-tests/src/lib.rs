@@ -20,6 +20,7 @@ pub mod error;
 pub mod guest;
 pub mod kernel;
 pub mod modules;
+pub mod opendice;
 pub mod scenario;
 pub mod vm;
 
