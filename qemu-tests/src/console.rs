@@ -122,12 +122,23 @@ impl BootLog {
         );
     }
 
-    /// Panics unless the guest powered off cleanly: no fatal line, no kernel panic.
+    /// The second stage's `INIT_FATAL` line, if any.
+    pub fn init_fatal(&self) -> Option<&str> {
+        self.lines()
+            .find_map(|l| l.find("INIT_FATAL ").map(|i| &l[i..]))
+    }
+
+    /// Panics unless the guest powered off cleanly: no fatal line of either stage, no
+    /// kernel panic.
     pub fn assert_clean_poweroff(&self) {
         assert!(
-            self.fatal().is_none(),
+            self.fatal().is_none() && self.init_fatal().is_none(),
             "{}",
-            self.report(&format!("unexpected fatal: {:?}", self.fatal()))
+            self.report(&format!(
+                "unexpected fatal: {:?} {:?}",
+                self.fatal(),
+                self.init_fatal()
+            ))
         );
         assert!(!self.kernel_panicked(), "{}", self.report("kernel panic"));
         assert!(self.powered_off(), "{}", self.report("no clean power-off"));
