@@ -22,6 +22,7 @@ pub mod kernel;
 pub mod modules;
 pub mod opendice;
 pub mod scenario;
+pub mod selinux;
 pub mod vm;
 
 pub use error::HarnessError;
