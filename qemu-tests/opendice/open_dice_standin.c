@@ -171,6 +171,8 @@ static struct platform_driver standin_driver = {
 	.driver = {
 		.name = "open-dice-standin",
 		.of_match_table = standin_of_match,
+		/* No unbinding through sysfs while a mapping may be live. */
+		.suppress_bind_attrs = true,
 	},
 };
 module_platform_driver(standin_driver);

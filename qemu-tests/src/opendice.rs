@@ -110,8 +110,8 @@ fn cache_dir() -> PathBuf {
 /// The kernel's build tree (`…/usr/src/linux-headers-<release>`), unpacked from the three
 /// packages of [`header_packages`] into one root (their symlinks are relative to it) and
 /// cached. The flavour Makefile's absolute `include /usr/src/…` is pointed into the
-/// unpacked root.
-pub fn headers(kernel: &Kernel) -> Result<PathBuf, HarnessError> {
+/// unpacked root. The caller holds the cache lock of [`module`].
+fn headers(kernel: &Kernel) -> Result<PathBuf, HarnessError> {
     if kernel.arch != Arch::Aarch64 {
         return Err(HarnessError::Missing(
             "the open-dice stand-in is built for aarch64 guests only".into(),

@@ -54,19 +54,23 @@ fn tree(rc: &str) -> VendorTree {
     t
 }
 
-/// `SAVE_RC` plus a probe that counts the non-zero 64-bit words left where the handover
-/// was (busybox `devmem` maps `/dev/mem`; the region is `no-map`, so it is not System
-/// RAM and `STRICT_DEVMEM` lets it through; a failed read counts as non-zero). After
-/// the wipe the count must be 0.
+/// `SAVE_RC` plus two probes: the device node's mode, owner and what `read()` returns
+/// (the region size, a native-endian u64); and the count of non-zero 64-bit words left
+/// where the handover was (busybox `devmem` maps `/dev/mem`; the region is `no-map`, so
+/// it is not System RAM and `STRICT_DEVMEM` lets it through; a failed read counts as
+/// non-zero). After the wipe the count must be 0.
 fn save_and_probe_region_rc(region: &DiceRegion) -> String {
     let end = region.base + region.handover.len().next_multiple_of(8) as u64;
     format!(
-        "{SAVE_RC}    exec -- /vendor/bin/busybox sh -c \"a=$$(({base})); nz=0; \
+        "{SAVE_RC}    exec -- /vendor/bin/busybox sh -c \"echo DICE_DEV: \
+         $$(stat -c '%A %u:%g' {dev}) $$(dd if={dev} bs=16 count=1 2>/dev/null | od -An -tx1)\"\n\
+         \x20   exec -- /vendor/bin/busybox sh -c \"a=$$(({base})); nz=0; \
          while [ $$a -lt $$(({end})) ]; do \
          case $$(devmem $$a 64) in 0x0000000000000000) ;; *) nz=$$((nz+1)) ;; esac; \
          a=$$((a+8)); \
          done; echo DICE_REGION_NONZERO_WORDS: $$nz\"\n",
         base = region.base,
+        dev = opendice::DEVICE,
     )
 }
 
@@ -215,6 +219,13 @@ fn check_driver_path(log: &BootLog, region: &DiceRegion) {
         "{}",
         log.report("the region must be wiped before the output is written")
     );
+    let size: String = region
+        .size
+        .to_ne_bytes()
+        .iter()
+        .map(|b| format!(" {b:02x}"))
+        .collect();
+    assert_eq!(probe(log, "DICE_DEV: "), format!("crw------- 0:0{size}"));
     assert_eq!(probe(log, "DICE_REGION_NONZERO_WORDS: "), "0");
 }
 
