@@ -245,6 +245,8 @@ fn coldboot_vendor_rules_and_hotplug() {
     ] {
         assert_line(&log, line);
     }
+    // The first stage loaded only modules.load's three; virtio_rng came from ueventd.
+    log.assert_contains("first_stage: modules pass=vendor loaded=3 already=0 failed=0 ");
     assert!(
         !log.console.contains("UEVENTD_MISSING"),
         "{}",
