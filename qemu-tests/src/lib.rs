@@ -15,6 +15,7 @@ pub mod bench;
 pub mod cache;
 pub mod console;
 pub mod debian;
+pub mod demo;
 pub mod elf;
 pub mod error;
 pub mod guest;

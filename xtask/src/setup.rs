@@ -36,6 +36,10 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("device-tree-compiler", "dtc: device tree checks in tests"),
     ("gdisk", "sgdisk: GPT checks in tests"),
     ("cpio", "cpio: initramfs format check in tests"),
+    (
+        "make",
+        "builds the open-dice stand-in kernel module for the DICE tests",
+    ),
 ];
 
 fn is_root() -> bool {

@@ -92,38 +92,34 @@ fn main() -> Result<()> {
 }
 
 fn demo() -> Result<()> {
-    let a = Arch::Aarch64;
-    let k = kernel::obtain(a)?;
-    let dir = tempfile_dir()?;
-    let initrd = dir.join("initramfs.img");
-    guest::base_initramfs(a, &k)?.write_to(&initrd, true)?;
-    let mut vm = VmConfig::new(&k, &initrd);
-    vm.echo = true;
+    let mut d = qemu_tests::demo::prepare(Arch::Aarch64)?;
+    d.guest.echo = true;
+    let k = &d.guest.kernel;
     println!(
-        "demo: booting {} ({}) under QEMU TCG\n",
-        k.release, k.package_version
+        "demo: vendor image {} bytes, root digest {}, {} vendor modules; booting {} ({}) under QEMU TCG\n",
+        d.vendor.partition_size,
+        d.vendor.root_digest_hex,
+        d.modules.len(),
+        k.release,
+        k.package_version
     );
-    let log = vm.boot()?;
+    let log = d.guest.boot()?;
     println!("\n==== phase timeline (guest CLOCK_MONOTONIC) ====");
     print!("{}", log.timeline_table());
-    if let Some(f) = log.fatal() {
-        bail!("the guest failed: {f}");
+    let outcome = qemu_tests::demo::check(&d, &log)?;
+    println!("\n==== modules ====");
+    for l in log.grep("modules pass=") {
+        println!("  {}", l.trim_start_matches("first_stage: "));
     }
-    if !log.powered_off() {
-        bail!("the guest did not power off cleanly");
+    println!("\n==== DICE chain from the guest (verified on the host) ====");
+    for l in &outcome.chain {
+        println!("  {l}");
     }
     println!(
-        "guest powered off cleanly after {:.1} s",
+        "\nguest powered off cleanly after {:.1} s of QEMU wall time",
         log.elapsed.as_secs_f64()
     );
-    let _ = fs::remove_dir_all(&dir);
     Ok(())
-}
-
-fn tempfile_dir() -> Result<PathBuf> {
-    let d = std::env::temp_dir().join(format!("microdroid-demo-{}", std::process::id()));
-    fs::create_dir_all(&d)?;
-    Ok(d)
 }
 
 /// The size budget of the aarch64 PID 1 (issue 2: ≤ 5 MiB stripped, static OpenSSL in).
