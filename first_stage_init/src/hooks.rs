@@ -34,14 +34,15 @@ pub struct ContextLabels {
 }
 
 impl ContextLabels {
-    /// Loads the file_contexts under `root` when SELinux is active there.
-    pub fn load(root: &Path) -> ContextLabels {
+    /// Loads the file_contexts under `root` when SELinux is active there; `who` prefixes
+    /// the log lines (`init: `, `ueventd: `).
+    pub fn load(root: &Path, who: &str) -> ContextLabels {
         let active =
             sepolicy::selinux_active(&root.join(selinux::SELINUXFS.trim_start_matches('/')));
         ContextLabels {
             root: root.to_owned(),
             contexts: if active {
-                selinux::file_contexts(root)
+                selinux::file_contexts(root, who)
             } else {
                 None
             },

@@ -104,7 +104,7 @@ pub fn main() -> i32 {
                 let _ = logger::attach_kmsg(Path::new("/dev/kmsg"));
             }
             let hooks = init_rc::Hooks {
-                labeler: Box::new(ContextLabels::load(root)),
+                labeler: Box::new(ContextLabels::load(root, "init: ")),
             };
             match init_rc::second_stage_main(&args, hooks) {}
         }
@@ -117,7 +117,7 @@ pub fn main() -> i32 {
                 props: Box::new(PropertyClient {
                     socket: PROPERTY_SOCKET.into(),
                 }),
-                labeler: Box::new(ContextLabels::load(root)),
+                labeler: Box::new(ContextLabels::load(root, "ueventd: ")),
                 modalias: vendor_modules
                     .join("modules.dep")
                     .exists()

@@ -55,8 +55,9 @@ pub fn load(p: &dyn Platform, root: &Path, cmdline: &str) -> Result<bool, Fatal>
 }
 
 /// The file_contexts of the running system (plat from the initramfs, vendor from
-/// `/vendor`), with every rejected line logged. `None` when there are none.
-pub fn file_contexts(root: &Path) -> Option<FileContexts> {
+/// `/vendor`), with every rejected line logged, each line prefixed with `who` (the
+/// applet, for processes whose logger adds no tag). `None` when there are none.
+pub fn file_contexts(root: &Path, who: &str) -> Option<FileContexts> {
     let files: Vec<PathBuf> = sepolicy::android_file_contexts_paths(root);
     if files.is_empty() {
         return None;
@@ -64,12 +65,12 @@ pub fn file_contexts(root: &Path) -> Option<FileContexts> {
     match FileContexts::load_android(&files) {
         Ok(outcome) => {
             for e in outcome.errors.iter() {
-                log::warn!("selinux: {e}");
+                log::warn!("{who}selinux: {e}");
             }
             Some(outcome.contexts)
         }
         Err(e) => {
-            log::error!("selinux: cannot read file_contexts: {e}");
+            log::error!("{who}selinux: cannot read file_contexts: {e}");
             None
         }
     }
@@ -82,7 +83,7 @@ pub fn restorecon(root: &Path, active: bool, paths: &[&str]) {
         log::debug!("selinux: off, not labelling {paths:?}");
         return;
     }
-    let Some(fc) = file_contexts(root) else {
+    let Some(fc) = file_contexts(root, "") else {
         log::warn!("selinux: active but no file_contexts; nothing labelled");
         return;
     };
