@@ -163,3 +163,275 @@ pub fn dice(iterations: usize) -> Result<(), HarnessError> {
     );
     Ok(())
 }
+
+use std::collections::BTreeMap;
+
+use initramfs::Archive;
+
+use crate::console::BootLog;
+use crate::scenario::{Guest, VendorOptions, VendorTree};
+use crate::{baseline, demo, guest, modules, Arch};
+
+/// Phase times of one boot, by name.
+fn phase_map(log: &BootLog) -> BTreeMap<String, u64> {
+    log.phases().into_iter().map(|p| (p.name, p.t_ms)).collect()
+}
+
+fn median_u64(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+fn harness_err(e: impl std::fmt::Display) -> HarnessError {
+    HarnessError::Missing(e.to_string())
+}
+
+/// The baseline's verity table for `img`: AOSP's table (the same string our first stage
+/// loads) with `@PART@` for the data/hash device, which the script fills in.
+fn baseline_table(img: &Path) -> Result<String, HarnessError> {
+    let mut f = fs::File::open(img).map_err(io(format!("open {}", img.display())))?;
+    let v = avb::read_vbmeta_from_device(&mut f).map_err(harness_err)?;
+    let d = v
+        .hashtree_descriptor("microdroid-vendor")
+        .map_err(harness_err)?;
+    let t = avb::verity_table(d, "@PART@", "@PART@").map_err(harness_err)?;
+    Ok(format!(
+        "{} {} {} {}",
+        t.start_sector, t.length_sectors, t.target_type, t.params
+    ))
+}
+
+/// `bench boot`: `rounds` alternating aarch64 boots of our initramfs and the
+/// standard-tools baseline (same kernel, same vendor disk with the demo's 26 modules in
+/// depmod's layout, same DTB); median guest-side phase times, the ratio of "kernel start
+/// → vendor modules loaded", our binary's size and peak RSS.
+pub fn boot(rounds: usize) -> Result<(), HarnessError> {
+    let arch = Arch::Aarch64;
+    let mut g = Guest::new(arch)?;
+    g.first_stage_only()?;
+    let mut tree = VendorTree::new()?;
+    let mods = modules::vendor_modules_depmod(&mut tree, &g.kernel, demo::VENDOR_MODULES)?;
+    let info = g.vendor(&tree, &VendorOptions::default())?;
+    let ours = g.initramfs.clone();
+
+    let mut base = Archive::new();
+    initramfs::add_kernel_modules(
+        &mut base,
+        &g.kernel.modules_dir(),
+        guest::FIRST_STAGE_MODULES,
+        "/lib/modules",
+    )
+    .map_err(harness_err)?;
+    baseline::add_standard_tools(&mut base, arch)?;
+    let table = baseline_table(&g.work.path().join("vendor.img"))?;
+    let script = baseline::init_script(&baseline::BaselineJob {
+        verity_table: &table,
+        expected_digest: &info.root_digest_hex,
+    });
+    base.add_file("/init", 0o755, script.into_bytes())?;
+    for d in ["/proc", "/sys", "/dev", "/vendor"] {
+        base.add_dir(d, 0o755)?;
+    }
+
+    let mut runs: BTreeMap<&str, Vec<BTreeMap<String, u64>>> = BTreeMap::new();
+    let mut hwm = Vec::new();
+    for r in 0..rounds.max(1) {
+        let order: [(&str, &Archive); 2] = if r % 2 == 0 {
+            [("ours", &ours), ("baseline", &base)]
+        } else {
+            [("baseline", &base), ("ours", &ours)]
+        };
+        for (name, archive) in order {
+            g.initramfs = archive.clone();
+            let log = g.boot()?;
+            let loaded = log
+                .grep("modules pass=vendor loaded=")
+                .next()
+                .map(str::to_owned)
+                .unwrap_or_default();
+            let phases = phase_map(&log);
+            if !log.powered_off() || log.fatal().is_some() || !phases.contains_key("vendor_modules")
+            {
+                return Err(HarnessError::Missing(
+                    log.report(&format!("{name} boot failed")),
+                ));
+            }
+            if let Some(kb) = log
+                .grep("memory: VmHWM=")
+                .next()
+                .and_then(|l| l.rsplit('=').next())
+                .and_then(|v| v.trim_end_matches(" kB").parse::<u64>().ok())
+            {
+                hwm.push(kb);
+            }
+            eprintln!(
+                "round {r} {name:<8} vendor modules loaded at {} ms ({})",
+                phases["vendor_modules"],
+                loaded.trim_start_matches("first_stage: ")
+            );
+            runs.entry(name).or_default().push(phases);
+        }
+    }
+    let phases = [
+        "early_mounts",
+        "modules",
+        "partition",
+        "vbmeta",
+        "dice",
+        "verity",
+        "vendor_mount",
+        "vendor_modules",
+    ];
+    println!(
+        "boot benchmark: {} rounds, aarch64 TCG, {} vendor modules, kernel {}",
+        rounds.max(1),
+        mods.len(),
+        g.kernel.release
+    );
+    println!("median guest CLOCK_MONOTONIC at the end of each phase (ms):");
+    println!("  {:<16} {:>8} {:>10}", "phase", "ours", "baseline");
+    let med = |who: &str, p: &str| -> Option<u64> {
+        let v: Vec<u64> = runs
+            .get(who)?
+            .iter()
+            .filter_map(|m| m.get(p).copied())
+            .collect();
+        (!v.is_empty()).then(|| median_u64(v))
+    };
+    for p in phases {
+        let show = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_else(|| "-".into());
+        println!(
+            "  {:<16} {:>8} {:>10}",
+            p,
+            show(med("ours", p)),
+            show(med("baseline", p))
+        );
+    }
+    let o = med("ours", "vendor_modules").unwrap_or_default();
+    let b = med("baseline", "vendor_modules").unwrap_or_default();
+    let o0 = med("ours", "early_mounts").unwrap_or_default();
+    let b0 = med("baseline", "early_mounts").unwrap_or_default();
+    println!(
+        "kernel start -> vendor modules loaded: ours {o} ms, baseline {b} ms, ratio {:.2}",
+        o as f64 / (b as f64).max(1.0)
+    );
+    println!(
+        "PID 1 start (early mounts done) -> vendor modules loaded: ours {} ms, baseline {} ms, ratio {:.2}",
+        o.saturating_sub(o0),
+        b.saturating_sub(b0),
+        o.saturating_sub(o0) as f64 / (b.saturating_sub(b0) as f64).max(1.0)
+    );
+    let size = fs::metadata(guest::build_init(arch)?)
+        .map_err(io("stat /init"))?
+        .len();
+    println!(
+        "our /init: {size} bytes stripped ({:.2} MiB)",
+        size as f64 / 1048576.0
+    );
+    if !hwm.is_empty() {
+        println!(
+            "our PID 1 peak RSS (VmHWM) at the end of the first stage: {} kB (median)",
+            median_u64(hwm)
+        );
+    }
+    Ok(())
+}
+
+/// `bench modprobe`: in one aarch64 boot of a bench-only initramfs, load the demo's
+/// vendor module set `rounds` times with our `modprobe -a` (2 jobs) and with Debian's
+/// kmod `modprobe -a`, alternating which goes first, unloading between runs (kmod
+/// `modprobe -r -a`); wall time of each from the guest's clock.
+pub fn modprobe(rounds: usize) -> Result<(), HarnessError> {
+    let arch = Arch::Aarch64;
+    let mut g = Guest::new(arch)?;
+    let mut tree = VendorTree::new()?;
+    let mods = modules::vendor_modules_depmod(&mut tree, &g.kernel, demo::VENDOR_MODULES)?;
+    let mut a = Archive::new();
+    baseline::add_standard_tools(&mut a, arch)?;
+    a.add_host_file("/system/bin/modprobe", &guest::build_init(arch)?)?;
+    a.add_host_tree("/lib/modules", &tree.path().join("lib/modules"))?;
+    for d in ["/proc", "/sys", "/dev"] {
+        a.add_dir(d, 0o755)?;
+    }
+    let script = format!(
+        r#"#!/bin/busybox sh
+B=/bin/busybox
+$B mount -t proc proc /proc
+$B mount -t sysfs sysfs /sys
+$B mount -t devtmpfs devtmpfs /dev
+echo on > /proc/sys/kernel/printk_devkmsg
+ms() {{ read up rest < /proc/uptime; echo $(( ${{up%.*}} * 1000 + 10 * 1${{up#*.}} - 1000 )); }}
+rel=$($B uname -r)
+names=$($B sed 's/\.ko$//' /lib/modules/$rel/modules.load)
+run() {{
+  t0=$(ms)
+  if [ "$1" = ours ]; then /system/bin/modprobe -a -j 2 -d /lib/modules/$rel $names; else /sbin/modprobe -a $names; fi
+  t1=$(ms)
+  echo "BENCH_MODPROBE $1 round=$2 ms=$((t1 - t0)) loaded=$($B wc -l < /proc/modules)" > /dev/kmsg
+  /sbin/modprobe -r -a $names
+}}
+r=0
+while [ $r -lt {rounds} ]; do
+  if [ $((r % 2)) -eq 0 ]; then run ours $r; run kmod $r; else run kmod $r; run ours $r; fi
+  r=$((r + 1))
+done
+$B poweroff -f
+"#,
+        rounds = rounds.max(1)
+    );
+    a.add_file("/init", 0o755, script.into_bytes())?;
+    g.initramfs = a;
+    let log = g.boot()?;
+    let mut times: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for l in log.grep("BENCH_MODPROBE ") {
+        let mut who = None;
+        let mut ms = None;
+        let mut loaded = None;
+        for w in l[l.find("BENCH_MODPROBE ").unwrap_or(0)..]
+            .split_whitespace()
+            .skip(1)
+        {
+            match w.split_once('=') {
+                Some(("ms", v)) => ms = v.parse::<u64>().ok(),
+                Some(("loaded", v)) => loaded = v.parse::<usize>().ok(),
+                Some(_) => {}
+                None => who = Some(w.to_owned()),
+            }
+        }
+        if loaded != Some(mods.len()) {
+            return Err(HarnessError::Missing(log.report(&format!(
+                "a run loaded {loaded:?} modules, not {}",
+                mods.len()
+            ))));
+        }
+        if let (Some(w), Some(m)) = (who, ms) {
+            times.entry(w).or_default().push(m);
+        }
+    }
+    let ours = times.get("ours").cloned().unwrap_or_default();
+    let kmod = times.get("kmod").cloned().unwrap_or_default();
+    if ours.len() != rounds.max(1) || kmod.len() != rounds.max(1) {
+        return Err(HarnessError::Missing(
+            log.report("missing benchmark rounds"),
+        ));
+    }
+    println!(
+        "modprobe benchmark: {} modules ({} requested), aarch64 TCG, {} rounds, guest wall time (ms, 10 ms resolution)",
+        mods.len(),
+        demo::VENDOR_MODULES.len(),
+        rounds.max(1)
+    );
+    println!(
+        "  ours (modprobe -a -j 2): {ours:?}  median {} ms",
+        median_u64(ours.clone())
+    );
+    println!(
+        "  kmod (modprobe -a):      {kmod:?}  median {} ms",
+        median_u64(kmod.clone())
+    );
+    println!(
+        "  ratio ours/kmod: {:.2}",
+        median_u64(ours) as f64 / (median_u64(kmod) as f64).max(1.0)
+    );
+    Ok(())
+}

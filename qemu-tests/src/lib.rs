@@ -11,6 +11,7 @@
 //!   files) and builds it into real artifacts.
 //! * [`console`] holds the assertions tests make on a boot log.
 
+pub mod baseline;
 pub mod bench;
 pub mod cache;
 pub mod console;

@@ -127,3 +127,61 @@ pub fn add_vendor_modules(
         aliases: lines.len(),
     })
 }
+
+/// Copies `names` and their dependency closure into `tree` in depmod's layout,
+/// `lib/modules/<release>/kernel/…`, runs the host's `depmod -b` over it (so kmod's
+/// `modprobe -d /vendor` finds its `.bin` indexes) and writes a `modules.load` of the
+/// closure in load order. Both our loader and kmod read this layout; the benchmarks use
+/// it so the two load exactly the same files. Returns the modules in load order.
+pub fn vendor_modules_depmod(
+    tree: &mut VendorTree,
+    kernel: &Kernel,
+    names: &[&str],
+) -> Result<Vec<String>, HarnessError> {
+    let src = kernel.modules_dir();
+    let db = modprobe::ModuleDb::load(&src)
+        .map_err(|e| HarnessError::Missing(format!("{}: {e}", src.display())))?;
+    let plan = db
+        .plan(names, &modprobe::PlanOptions::default())
+        .map_err(|e| HarnessError::Missing(format!("plan {names:?}: {e}")))?;
+    if !plan.unresolved.is_empty() || !plan.builtin.is_empty() {
+        return Err(HarnessError::Missing(format!(
+            "vendor modules: unresolved {:?}, built in {:?}",
+            plan.unresolved, plan.builtin
+        )));
+    }
+    let rel = format!("lib/modules/{}", kernel.release);
+    let mut load = String::new();
+    for m in &plan.modules {
+        let inside = m
+            .path
+            .strip_prefix(&src)
+            .map_err(|_| HarnessError::Missing(format!("{} outside the tree", m.path.display())))?;
+        tree.copy(&format!("{rel}/{}", inside.display()), 0o644, &m.path)?;
+        load.push_str(&format!(
+            "{}\n",
+            inside
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        ));
+    }
+    for f in [
+        "modules.builtin",
+        "modules.builtin.modinfo",
+        "modules.order",
+    ] {
+        let p = src.join(f);
+        if p.exists() {
+            tree.copy(&format!("{rel}/{f}"), 0o644, &p)?;
+        }
+    }
+    crate::error::run(
+        std::process::Command::new("depmod")
+            .arg("-b")
+            .arg(tree.path())
+            .arg(&kernel.release),
+    )?;
+    tree.file(&format!("{rel}/modules.load"), 0o644, load.as_bytes())?;
+    Ok(plan.modules.iter().map(|m| m.name.clone()).collect())
+}
