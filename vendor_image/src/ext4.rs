@@ -23,10 +23,21 @@ pub const DEFAULT_EPOCH: u64 = 1_000_000_000;
 /// ext4 block size used.
 pub const EXT4_BLOCK_SIZE: u64 = 4096;
 
-/// What the source tree contains (paths relative to the root, sorted).
+/// What the source tree contains (paths relative to the root, sorted, with their
+/// `st_mode`).
 struct Tree {
-    paths: Vec<String>,
+    paths: Vec<(String, u32)>,
     data_blocks: u64,
+}
+
+/// SELinux labels to write into the image at build time, as AOSP's e2fsdroid does:
+/// every inode gets the `security.selinux` of its path under `mount_point` in
+/// `contexts` (nothing if no spec matches, or `<<none>>`).
+pub struct Labels<'a> {
+    /// The file_contexts to label from (e.g. the vendor's `vendor_file_contexts`).
+    pub contexts: &'a sepolicy::FileContexts,
+    /// Where the image is mounted in the guest (`/vendor`).
+    pub mount_point: &'a str,
 }
 
 fn scan(root: &Path) -> Result<Tree> {
@@ -52,14 +63,13 @@ fn scan(root: &Path) -> Result<Tree> {
                     ))
                 })?
                 .to_string();
-            let meta = e
-                .metadata()
+            let meta = std::fs::symlink_metadata(e.path())
                 .map_err(io_err(format!("stat {}", rel_path.display())))?;
             data_blocks += meta.len().div_ceil(EXT4_BLOCK_SIZE) + 1;
             if meta.is_dir() {
                 stack.push(rel_path);
             }
-            paths.push(text);
+            paths.push((text, std::os::unix::fs::MetadataExt::mode(&meta)));
         }
     }
     paths.sort();
@@ -115,6 +125,16 @@ fn auto_size(tree: &Tree) -> u64 {
 /// Builds an ext4 image of `dir` at `out` (overwritten). `size_bytes` must be a multiple
 /// of 4096; `None` picks content + margin (see the module docs for determinism).
 pub fn build_ext4(dir: &Path, out: &Path, size_bytes: Option<u64>) -> Result<()> {
+    build_ext4_labelled(dir, out, size_bytes, None)
+}
+
+/// [`build_ext4`], also writing SELinux labels from `labels` into every inode.
+pub fn build_ext4_labelled(
+    dir: &Path,
+    out: &Path,
+    size_bytes: Option<u64>,
+    labels: Option<&Labels<'_>>,
+) -> Result<()> {
     let tree = scan(dir)?;
     let size = match size_bytes {
         Some(s) if s % EXT4_BLOCK_SIZE == 0 && s > 0 => s,
@@ -149,15 +169,56 @@ pub fn build_ext4(dir: &Path, out: &Path, size_bytes: Option<u64>) -> Result<()>
     )
     .map(drop)?;
     let mut script = String::new();
-    let targets = ["/".to_string(), "/lost+found".to_string()]
-        .into_iter()
-        .chain(tree.paths.iter().map(|p| format!("/{p}")));
-    for p in targets {
+    let root_mode = std::os::unix::fs::MetadataExt::mode(
+        &std::fs::metadata(dir).map_err(io_err(format!("stat {}", dir.display())))?,
+    );
+    let targets = [
+        ("/".to_string(), root_mode),
+        ("/lost+found".to_string(), 0o040700),
+    ]
+    .into_iter()
+    .chain(tree.paths.iter().map(|(p, m)| (format!("/{p}"), *m)));
+    // Label values go through files (debugfs `ea_set -f`), one per distinct context,
+    // each NUL-terminated as libselinux writes them.
+    let label_dir = tempfile::tempdir().map_err(io_err("label scratch directory".to_string()))?;
+    let mut label_files: std::collections::BTreeMap<String, PathBuf> = Default::default();
+    for (p, mode) in targets {
         for field in ["atime", "mtime", "ctime", "crtime"] {
             let _ = writeln!(script, "sif \"{p}\" {field} {fake_time}");
         }
         let _ = writeln!(script, "sif \"{p}\" uid 0");
         let _ = writeln!(script, "sif \"{p}\" gid 0");
+        let Some(l) = labels else { continue };
+        let guest_path = format!(
+            "{}{}",
+            l.mount_point.trim_end_matches('/'),
+            p.trim_end_matches('/')
+        );
+        let guest_path = if guest_path.is_empty() {
+            "/".to_string()
+        } else {
+            guest_path
+        };
+        let Some(ctx) = l.contexts.lookup_mode(guest_path.as_bytes(), mode) else {
+            continue;
+        };
+        let n = label_files.len();
+        let file = match label_files.get(ctx) {
+            Some(f) => f.clone(),
+            None => {
+                let f = label_dir.path().join(format!("label{n}"));
+                let mut v = ctx.as_bytes().to_vec();
+                v.push(0);
+                std::fs::write(&f, v).map_err(io_err(format!("writing {}", f.display())))?;
+                label_files.insert(ctx.to_string(), f.clone());
+                f
+            }
+        };
+        let _ = writeln!(
+            script,
+            "ea_set -f \"{}\" \"{p}\" security.selinux",
+            file.display()
+        );
     }
     let stderr = run(
         "debugfs",

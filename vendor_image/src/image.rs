@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use avb::{Algorithm, HashAlgorithm, HashtreeFooterOptions, SigningKey};
 
 use crate::error::{io_err, Error, Result};
-use crate::ext4::build_ext4;
+use crate::ext4::{build_ext4_labelled, Labels};
 
 /// The GPT/AVB partition name AVF uses for the vendor image.
 pub const DEFAULT_PARTITION_NAME: &str = "microdroid-vendor";
@@ -30,6 +30,9 @@ pub struct VendorImageOptions {
     pub partition_size: Option<u64>,
     /// Hashing threads (0 = all cores).
     pub threads: usize,
+    /// Label every file from this file_contexts (as mounted at `/vendor`), like AOSP's
+    /// e2fsdroid; `None` writes no labels.
+    pub file_contexts: Option<PathBuf>,
 }
 
 impl VendorImageOptions {
@@ -44,6 +47,7 @@ impl VendorImageOptions {
             ext4_size: None,
             partition_size: None,
             threads: 0,
+            file_contexts: None,
         }
     }
 }
@@ -97,7 +101,23 @@ pub fn build_vendor_image(
             .parse()
             .map_err(Error::Invalid)?,
     };
-    build_ext4(src_dir, out, opts.ext4_size)?;
+    let contexts = match &opts.file_contexts {
+        Some(p) => {
+            let text = std::fs::read(p).map_err(io_err(format!("reading {}", p.display())))?;
+            let origin = p.display().to_string();
+            Some(
+                sepolicy::FileContexts::parse_bytes(&text, &origin)
+                    .into_result()
+                    .map_err(|e| Error::Invalid(e.to_string()))?,
+            )
+        }
+        None => None,
+    };
+    let labels = contexts.as_ref().map(|contexts| Labels {
+        contexts,
+        mount_point: "/vendor",
+    });
+    build_ext4_labelled(src_dir, out, opts.ext4_size, labels.as_ref())?;
     avb::add_hashtree_footer(
         out,
         &HashtreeFooterOptions {

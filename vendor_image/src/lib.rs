@@ -11,7 +11,7 @@ mod image;
 
 pub use bench::{bench_hashtree, bench_hashtree_with};
 pub use error::{Error, Result};
-pub use ext4::{build_ext4, DEFAULT_EPOCH, FS_UUID};
+pub use ext4::{build_ext4, build_ext4_labelled, Labels, DEFAULT_EPOCH, FS_UUID};
 pub use gpt::{make_gpt_disk, PartitionPlacement, ALIGNMENT, LINUX_FS_TYPE};
 pub use image::{
     build_vendor_image, read_vendor_image, VendorImageInfo, VendorImageOptions,

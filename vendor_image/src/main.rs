@@ -52,6 +52,10 @@ enum Cmd {
         /// Print only the DT digest value on stdout.
         #[arg(long)]
         print_digest: bool,
+        /// Label every file from this file_contexts (paths as mounted at /vendor), like
+        /// e2fsdroid.
+        #[arg(long)]
+        file_contexts: Option<PathBuf>,
     },
     /// Verify an image and print its footer, vbmeta and descriptors (like avbtool info_image).
     Info {
@@ -251,8 +255,10 @@ fn main() -> Result<()> {
             ext4_size,
             partition_size,
             print_digest,
+            file_contexts,
         } => {
             let mut opts = VendorImageOptions::new(key);
+            opts.file_contexts = file_contexts;
             opts.partition_name = partition_name;
             opts.salt = salt.as_deref().map(hex_arg).transpose()?;
             opts.algorithm = algorithm;
