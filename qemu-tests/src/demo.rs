@@ -14,7 +14,7 @@ use crate::console::BootLog;
 use crate::error::{io, run, HarnessError};
 use crate::modules::vendor_modules;
 use crate::scenario::{Guest, VendorOptions, VendorTree};
-use crate::Arch;
+use crate::{selinux, Arch};
 
 /// The vendor modules: real drivers with real dependency chains (24 modules with their
 /// dependencies on Debian's 6.1 arm64 kernel).
@@ -34,6 +34,7 @@ on early-init
 on init
     exec -- /vendor/bin/busybox tar -cf /dev/vdb -C /microdroid_resources dice_chain.raw
     exec -- /vendor/bin/busybox sh -c "echo DEMO zram0: $$(/vendor/bin/busybox stat -c '%a %u %g' /dev/block/zram0)"
+    exec -- /system/bin/sepolicy getcon /dev/block/zram0 /vendor/etc/init/demo.rc /microdroid_resources/dice_chain.raw
 
 on property:dev.bootcomplete=1
     setprop sys.powerctl shutdown
@@ -42,9 +43,11 @@ on property:dev.bootcomplete=1
 /// The demo vendor's ueventd.rc.
 pub const VENDOR_UEVENTD_RC: &str = "/dev/block/zram0 0640 system system\n";
 
-/// The demo vendor's file_contexts (applied when a policy is loaded).
-pub const VENDOR_FILE_CONTEXTS: &str = "/dev/block/zram[0-9]+ u:object_r:zram_block_device:s0\n\
-/vendor(/.*)? u:object_r:vendor_file:s0\n";
+/// The demo vendor's file_contexts: labels `/vendor` at build time (vendor_image, like
+/// e2fsdroid) and, at run time, the node ueventd makes for zram.
+pub const VENDOR_FILE_CONTEXTS: &str = "/vendor(/.*)?            u:object_r:vendor_file:s0\n\
+/vendor/etc/init(/.*)?   u:object_r:vendor_configs_file:s0\n\
+/dev/block/zram[0-9]+    -b u:object_r:zram_block_device:s0\n";
 
 /// A prepared demo guest.
 pub struct Demo {
@@ -58,9 +61,13 @@ pub struct Demo {
     pub results: PathBuf,
 }
 
-/// Builds the demo guest for `arch` (aarch64 for the full flow).
+/// Builds the demo guest for `arch` (aarch64 for the full flow), with the test SELinux
+/// policy loaded permissive.
 pub fn prepare(arch: Arch) -> Result<Demo, HarnessError> {
     let mut guest = Guest::new(arch)?;
+    let policy_out = guest.work.path().join("sepolicy");
+    let policy = selinux::compile_policy(&selinux::policy_source(), &policy_out)?;
+    selinux::enable(&mut guest, policy, selinux::Mode::Permissive)?;
     let mut tree = VendorTree::new()?;
     tree.busybox(arch)?;
     let modules = vendor_modules(&mut tree, &guest.kernel, VENDOR_MODULES)?;
@@ -73,6 +80,7 @@ pub fn prepare(arch: Arch) -> Result<Demo, HarnessError> {
     )?;
     let opts = VendorOptions {
         rollback_index: 3,
+        file_contexts: Some(tree.path().join("etc/selinux/vendor_file_contexts")),
         ..Default::default()
     };
     let vendor = guest.vendor(&tree, &opts)?;

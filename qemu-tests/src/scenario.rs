@@ -95,6 +95,9 @@ pub struct VendorOptions {
     pub salt: Vec<u8>,
     /// Put the digest in the device tree (aarch64).
     pub digest_in_dt: bool,
+    /// Label the image's files from this file_contexts at build time (paths as mounted
+    /// at `/vendor`), as AOSP's e2fsdroid does.
+    pub file_contexts: Option<PathBuf>,
 }
 
 impl Default for VendorOptions {
@@ -104,6 +107,7 @@ impl Default for VendorOptions {
             rollback_index: 0,
             salt: b"microdroid-vendor-test-salt".to_vec(),
             digest_in_dt: true,
+            file_contexts: None,
         }
     }
 }
@@ -221,6 +225,7 @@ impl Guest {
         let mut o = VendorImageOptions::new(&opts.key);
         o.salt = Some(opts.salt.clone());
         o.rollback_index = opts.rollback_index;
+        o.file_contexts = opts.file_contexts.clone();
         let info = vendor_image::build_vendor_image(tree.path(), &img, &o).map_err(vi_err)?;
         Ok((img, info))
     }

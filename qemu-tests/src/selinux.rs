@@ -1,15 +1,12 @@
 //! SELinux for test guests: the test policy compiled at test time with Debian's
-//! `checkpolicy`, file_contexts checked against it with `sefcontext_compile -p`, the
-//! kernel command line that selects SELinux, and host-side labels for vendor trees
-//! (`mke2fs -d` copies `security.selinux` attributes into the image, so a labelled tree
-//! boots with those labels on `/vendor`).
+//! `checkpolicy`, file_contexts checked against it with `sefcontext_compile -p`, and the
+//! kernel command line that selects SELinux. (Vendor images are labelled at build time
+//! by `vendor_image` from a file_contexts: `VendorOptions::file_contexts`.)
 //!
 //! The policy source is `qemu-tests/testdata/selinux/policy.conf` (see its header for
 //! what it contains); the first stage loads it from `/sepolicy` in the initramfs.
 
-use std::ffi::CString;
 use std::fs;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -93,59 +90,6 @@ pub fn enable(g: &mut Guest, policy: Vec<u8>, mode: Mode) -> Result<(), HarnessE
     Ok(())
 }
 
-/// Sets `security.selinux` to `label` on `root` and everything below it (symlinks
-/// themselves, not their targets). Needs `CAP_SYS_ADMIN` on the host.
-pub fn label_tree(root: &Path, label: &str) -> Result<(), HarnessError> {
-    let mut value = label.as_bytes().to_vec();
-    value.push(0);
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(path) = stack.pop() {
-        lsetxattr_selinux(&path, &value)?;
-        let meta = fs::symlink_metadata(&path).map_err(io(format!("lstat {}", path.display())))?;
-        if meta.is_dir() {
-            for entry in fs::read_dir(&path).map_err(io(format!("list {}", path.display())))? {
-                stack.push(
-                    entry
-                        .map_err(io(format!("list {}", path.display())))?
-                        .path(),
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
-fn lsetxattr_selinux(path: &Path, value: &[u8]) -> Result<(), HarnessError> {
-    let what = || format!("lsetxattr security.selinux {}", path.display());
-    let c_path = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| HarnessError::Missing(format!("{}: NUL in path", what())))?;
-    // SAFETY: both strings are NUL-terminated and `value` is readable for its length;
-    // flags 0 means create or replace.
-    let rc = unsafe {
-        libc::lsetxattr(
-            c_path.as_ptr(),
-            c"security.selinux".as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            0,
-        )
-    };
-    if rc == 0 {
-        return Ok(());
-    }
-    let err = std::io::Error::last_os_error();
-    if err.raw_os_error() == Some(libc::EPERM) {
-        return Err(HarnessError::Missing(format!(
-            "{}: {err} (setting security.* attributes needs CAP_SYS_ADMIN on the host)",
-            what()
-        )));
-    }
-    Err(HarnessError::Io {
-        what: what(),
-        source: err,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,37 +109,5 @@ mod tests {
         // And the check has teeth: an unknown type is refused.
         let bad = "/x u:object_r:no_such_type:s0\n";
         assert!(check_file_contexts(&out, bad, dir.path()).is_err());
-    }
-
-    #[test]
-    fn label_tree_labels_files_dirs_and_links() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("t");
-        fs::create_dir_all(root.join("etc")).unwrap();
-        fs::write(root.join("etc/f"), b"x").unwrap();
-        std::os::unix::fs::symlink("/nowhere", root.join("l")).unwrap();
-        match label_tree(&root, "u:object_r:vendor_file:s0") {
-            Ok(()) => {}
-            Err(HarnessError::Missing(m)) => return eprintln!("skipping: {m}"),
-            Err(e) => panic!("{e}"),
-        }
-        for p in ["", "etc", "etc/f", "l"] {
-            let path = CString::new(root.join(p).as_os_str().as_bytes()).unwrap();
-            let mut buf = [0u8; 64];
-            // SAFETY: NUL-terminated strings; `buf` is writable for its length.
-            let n = unsafe {
-                libc::lgetxattr(
-                    path.as_ptr(),
-                    c"security.selinux".as_ptr(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                )
-            };
-            assert_eq!(
-                &buf[..usize::try_from(n).unwrap()],
-                b"u:object_r:vendor_file:s0\0",
-                "{p}"
-            );
-        }
     }
 }

@@ -150,8 +150,8 @@ fn policy_knows_every_label() {
     assert_eq!(wrong.lines().filter(|l| l.starts_with('/')).count(), 1);
 }
 
-/// aarch64, permissive, with a signed vendor image carrying vendor_file_contexts and a
-/// labelled tree, and a second disk for ueventd to make `/dev/block/vdb`.
+/// aarch64, permissive, with a signed vendor image carrying vendor_file_contexts and
+/// build-time labels, and a second disk for ueventd to make `/dev/block/vdb`.
 #[test]
 fn aarch64_permissive_labels() {
     let arch = Arch::Aarch64;
@@ -200,9 +200,15 @@ fn aarch64_permissive_labels() {
     );
     tree.file("etc/init/selinux_probe.rc", 0o644, rc.as_bytes())
         .unwrap();
-    // What AOSP's build does with e2fsdroid: the image carries its labels.
-    selinux::label_tree(tree.path(), "u:object_r:vendor_file:s0").unwrap();
-    g.vendor(&tree, &VendorOptions::default()).unwrap();
+    // What AOSP's build does with e2fsdroid: the image carries its labels, written by
+    // vendor_image from a (clean) file_contexts at build time.
+    let build_fc = g.work.path().join("build_file_contexts");
+    std::fs::write(&build_fc, "/vendor(/.*)? u:object_r:vendor_file:s0\n").unwrap();
+    let opts = VendorOptions {
+        file_contexts: Some(build_fc),
+        ..Default::default()
+    };
+    g.vendor(&tree, &opts).unwrap();
     g.results_disk(1 << 20).unwrap();
     g.shutdown_when_booted().unwrap();
 

@@ -113,6 +113,13 @@ fn demo() -> Result<()> {
     for l in log.grep("modules pass=") {
         println!("  {}", l.trim_start_matches("first_stage: "));
     }
+    println!("\n==== SELinux labels in the guest (permissive test policy) ====");
+    for l in log
+        .lines()
+        .filter(|l| l.starts_with('/') && l.contains("\tu:"))
+    {
+        println!("  {}", l.replace('\t', "  "));
+    }
     println!("\n==== DICE chain from the guest (verified on the host) ====");
     for l in &outcome.chain {
         println!("  {l}");
