@@ -16,10 +16,10 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::aid::resolve_id;
 use crate::error::ConfigError;
 use crate::pattern::PathPattern;
 use crate::tokenizer::{tokenize, Line};
+use android_ids::resolve_id;
 
 /// Nested imports deeper than this are refused.
 pub const MAX_IMPORT_DEPTH: usize = 16;

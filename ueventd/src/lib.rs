@@ -15,7 +15,6 @@
 //!   implementation lives in the private `sys` module ([`RealDeviceOps`]);
 //! - [`applet`]: [`applet_main`] for the multi-call binary.
 
-pub mod aid;
 pub mod applet;
 pub mod block;
 pub mod coldboot;
@@ -32,7 +31,7 @@ mod sys;
 mod tokenizer;
 pub mod uevent;
 
-pub use aid::resolve_id;
+pub use android_ids::resolve_id;
 pub use applet::{applet_main, Hooks};
 pub use block::{
     create_block_device_node, find_by_partname, remove_block_device_node, sanitize_partition_name,

@@ -1,4 +1,4 @@
-//! Android user and group names (the AID table of AOSP's
+//! Android user and group names, shared by the rc interpreter and ueventd (the AID table of AOSP's
 //! `libcutils/include/private/android_filesystem_config.h`, as bionic's `getpwnam`/
 //! `getgrnam` resolve them), plus the `oem_NNNN` names of the two OEM ranges and plain
 //! decimal numbers.
