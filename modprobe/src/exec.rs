@@ -3,18 +3,19 @@
 //!
 //! A module is *ready* when all its `deps` and `after` entries are finished. A ready
 //! module whose hard dependency failed (or was skipped) is skipped and names the first
-//! such dependency; the rest of the plan still loads. Ready modules are taken lowest
-//! plan index first, so with one thread the order is exactly the plan order. The report
-//! lists modules in plan order whatever the thread interleaving.
+//! such dependency; the rest of the plan still loads. The report lists modules in plan
+//! order whatever the thread interleaving, and records when each load ran
+//! ([`ModuleTiming`]).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::errno::LoadErrno;
+use crate::graph::Graph;
 use crate::loader::ModuleLoader;
 use crate::plan::{Plan, SkipReason};
 
@@ -67,6 +68,36 @@ pub struct LoadReport {
     pub builtin: Vec<String>,
     /// Wall-clock time of the pass.
     pub elapsed: Duration,
+    /// One entry per module handed to the loader, in the order the loads started.
+    pub timings: Vec<ModuleTiming>,
+}
+
+/// When one module's load ran, relative to the start of the pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleTiming {
+    /// Canonical module name.
+    pub module: String,
+    /// When the loader was called, from the start of [`execute`].
+    pub start: Duration,
+    /// How long the loader took (for the kernel loader: open plus `finit_module`, which
+    /// includes reading the file and running the module's init function).
+    pub duration: Duration,
+    /// Which worker ran it (0 is the calling thread).
+    pub worker: usize,
+}
+
+impl fmt::Display for ModuleTiming {
+    /// `module=NAME start_ms=S ms=D worker=W`, milliseconds with one decimal.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "module={} start_ms={:.1} ms={:.1} worker={}",
+            self.module,
+            self.start.as_secs_f64() * 1000.0,
+            self.duration.as_secs_f64() * 1000.0,
+            self.worker
+        )
+    }
 }
 
 impl LoadReport {
@@ -112,19 +143,19 @@ impl Outcome {
 struct State {
     /// Unfinished predecessors per module.
     waiting: Vec<usize>,
-    ready: BinaryHeap<Reverse<usize>>,
+    /// Ready modules: highest priority first, then lowest plan index.
+    ready: BinaryHeap<(u64, Reverse<usize>)>,
     outcome: Vec<Option<Outcome>>,
+    timings: Vec<ModuleTiming>,
     finished: usize,
 }
 
 struct Shared<'p> {
     plan: &'p Plan,
-    /// Hard predecessors per module (valid, earlier indices only).
-    deps: Vec<Vec<usize>>,
-    /// Modules waiting for each module.
-    dependents: Vec<Vec<usize>>,
-    /// Hard dependency indices that are invalid (not earlier in the plan), per module.
-    invalid: Vec<Option<usize>>,
+    graph: Graph,
+    /// Scheduling priority per module (all zero: plan order).
+    priority: Vec<u64>,
+    start: Instant,
     state: Mutex<State>,
     wake: Condvar,
 }
@@ -134,12 +165,18 @@ impl Shared<'_> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn make_ready(&self, state: &mut State, index: usize) {
+        let priority = self.priority.get(index).copied().unwrap_or(0);
+        state.ready.push((priority, Reverse(index)));
+    }
+
     fn finish(&self, state: &mut State, index: usize, outcome: Outcome) {
         if let Some(slot) = state.outcome.get_mut(index) {
             *slot = Some(outcome);
         }
         state.finished += 1;
         for &next in self
+            .graph
             .dependents
             .get(index)
             .map(Vec::as_slice)
@@ -148,7 +185,7 @@ impl Shared<'_> {
             if let Some(w) = state.waiting.get_mut(next) {
                 *w = w.saturating_sub(1);
                 if *w == 0 {
-                    state.ready.push(Reverse(next));
+                    self.make_ready(state, next);
                 }
             }
         }
@@ -157,12 +194,12 @@ impl Shared<'_> {
 
     /// Why `index` must be skipped, if one of its hard dependencies did not load.
     fn blocked(&self, state: &State, index: usize) -> Option<SkipReason> {
-        if let Some(bad) = self.invalid.get(index).copied().flatten() {
+        if let Some(bad) = self.graph.invalid.get(index).copied().flatten() {
             return Some(SkipReason::DependencyFailed(format!(
                 "#{bad} (not earlier in the plan)"
             )));
         }
-        self.deps.get(index)?.iter().find_map(|&d| {
+        self.graph.deps.get(index)?.iter().find_map(|&d| {
             let ok = state
                 .outcome
                 .get(d)
@@ -175,14 +212,14 @@ impl Shared<'_> {
         })
     }
 
-    fn worker(&self, loader: &dyn ModuleLoader) {
+    fn worker(&self, loader: &dyn ModuleLoader, worker: usize) {
         let total = self.plan.modules.len();
         let mut state = self.lock();
         loop {
             if state.finished >= total {
                 return;
             }
-            let Some(Reverse(index)) = state.ready.pop() else {
+            let Some((_, Reverse(index))) = state.ready.pop() else {
                 state = self
                     .wake
                     .wait(state)
@@ -199,12 +236,20 @@ impl Shared<'_> {
                 continue;
             };
             drop(state);
+            let started = Instant::now();
             let outcome = match loader.load(&module.path, &module.params) {
                 Ok(()) => Outcome::Loaded,
                 Err(e) if e.is_already_loaded() => Outcome::AlreadyLoaded,
                 Err(e) => Outcome::Failed(e),
             };
+            let duration = started.elapsed();
             state = self.lock();
+            state.timings.push(ModuleTiming {
+                module: module.name.clone(),
+                start: started.saturating_duration_since(self.start),
+                duration,
+                worker,
+            });
             self.finish(&mut state, index, outcome);
         }
     }
@@ -213,6 +258,11 @@ impl Shared<'_> {
 /// Loads every module of `plan` with `loader` on up to `threads` threads (0 counts as 1;
 /// the calling thread is one of them).
 ///
+/// A module starts once every module it must follow has finished. With one thread the
+/// modules load exactly in plan order (kmod's order); with more, a free worker takes the
+/// ready module with the highest [`Plan::priorities`] (longest chain of dependents
+/// first), so long dependency chains start early.
+///
 /// Modules whose hard dependency did not load are skipped and reported; everything
 /// else still loads. Each plan entry is submitted at most once, and an entry that repeats
 /// an earlier one's name is only started after it (so no module is ever inserted twice
@@ -220,78 +270,61 @@ impl Shared<'_> {
 pub fn execute(plan: &Plan, loader: &dyn ModuleLoader, threads: usize) -> LoadReport {
     let start = Instant::now();
     let n = plan.modules.len();
-    let mut deps: Vec<Vec<usize>> = Vec::with_capacity(n);
-    let mut invalid: Vec<Option<usize>> = Vec::with_capacity(n);
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut waiting: Vec<usize> = Vec::with_capacity(n);
-    let mut first_by_name: HashMap<&str, usize> = HashMap::new();
-    for (i, module) in plan.modules.iter().enumerate() {
-        let mut hard: Vec<usize> = Vec::new();
-        let mut bad = None;
-        for &d in &module.deps {
-            if d < i {
-                hard.push(d);
-            } else {
-                bad = Some(d);
-            }
-        }
-        let mut preds: Vec<usize> = hard.clone();
-        preds.extend(module.after.iter().copied().filter(|&a| a < i));
-        if let Some(&first) = first_by_name.get(module.name.as_str()) {
-            preds.push(first);
-        } else {
-            first_by_name.insert(&module.name, i);
-        }
-        preds.sort_unstable();
-        preds.dedup();
-        for &p in &preds {
-            if let Some(list) = dependents.get_mut(p) {
-                list.push(i);
-            }
-        }
-        waiting.push(preds.len());
-        deps.push(hard);
-        invalid.push(bad);
-    }
-    let ready: BinaryHeap<Reverse<usize>> = waiting
-        .iter()
-        .enumerate()
-        .filter(|(_, &w)| w == 0)
-        .map(|(i, _)| Reverse(i))
-        .collect();
+    let threads = threads.clamp(1, n.max(1));
+    let graph = Graph::new(plan);
+    // One worker loads everything one after the other whatever the order: keep the
+    // plan order, which is the one kmod uses.
+    let priority = if threads > 1 {
+        graph.priorities(plan)
+    } else {
+        vec![0; n]
+    };
+    let waiting = graph.waiting.clone();
     let shared = Shared {
         plan,
-        deps,
-        dependents,
-        invalid,
+        graph,
+        priority,
+        start,
         state: Mutex::new(State {
             waiting,
-            ready,
+            ready: BinaryHeap::with_capacity(n),
             outcome: vec![None; n],
+            timings: Vec::with_capacity(n),
             finished: 0,
         }),
         wake: Condvar::new(),
     };
+    {
+        let mut state = shared.lock();
+        for i in 0..n {
+            if state.waiting.get(i) == Some(&0) {
+                shared.make_ready(&mut state, i);
+            }
+        }
+    }
 
-    let threads = threads.clamp(1, n.max(1));
     std::thread::scope(|scope| {
-        for _ in 1..threads {
+        for worker in 1..threads {
+            let shared = &shared;
             let spawned = std::thread::Builder::new()
                 .name("modprobe-worker".into())
-                .spawn_scoped(scope, || shared.worker(loader));
+                .spawn_scoped(scope, move || shared.worker(loader, worker));
             if spawned.is_err() {
                 // Fewer threads just means less parallelism; the caller's thread works too.
                 break;
             }
         }
-        shared.worker(loader);
+        shared.worker(loader, 0);
     });
 
     let state = shared
         .state
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
+    let mut timings = state.timings;
+    timings.sort_by_key(|t| t.start);
     let mut report = LoadReport {
+        timings,
         skipped: plan.skipped.clone(),
         builtin: plan.builtin.clone(),
         ..LoadReport::default()

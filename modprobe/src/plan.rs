@@ -54,6 +54,9 @@ pub struct PlannedModule {
     /// True if the module is only in the plan as (a dependency of) a soft dependency: its
     /// failure is reported but does not fail the pass.
     pub soft: bool,
+    /// Size of the module file in bytes when the plan was made (0 if it could not be
+    /// read): the executor's estimate of how long the module takes to load.
+    pub size: u64,
 }
 
 /// Why a module is not loaded.
@@ -454,6 +457,8 @@ impl<'a> Planner<'a> {
             .module(name)
             .map(|m| m.path.clone())
             .unwrap_or_default();
+        // Not following a symbolic link, as the loader will not either.
+        let size = std::fs::symlink_metadata(&path).map_or(0, |m| m.len());
         let mut params: Vec<&str> = Vec::new();
         if let Some(options) = self.db.options(name).filter(|o| !o.is_empty()) {
             params.push(options);
@@ -470,6 +475,7 @@ impl<'a> Planner<'a> {
             deps,
             after,
             soft: true,
+            size,
         });
         self.index.insert(name.to_owned(), index);
     }

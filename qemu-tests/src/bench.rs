@@ -340,7 +340,9 @@ pub fn boot(rounds: usize) -> Result<(), HarnessError> {
 /// `bench modprobe`: in one aarch64 boot of a bench-only initramfs, load the demo's
 /// vendor module set `rounds` times with our `modprobe -a` (2 jobs) and with Debian's
 /// kmod `modprobe -a`, alternating which goes first, unloading between runs (kmod
-/// `modprobe -r -a`); wall time of each from the guest's clock.
+/// `modprobe -r -a`); wall time of each from the guest's clock. Our runs are verbose
+/// into a file (printed after the clock stops): the per-module timeline of the median
+/// round is shown.
 pub fn modprobe(rounds: usize) -> Result<(), HarnessError> {
     let arch = Arch::Aarch64;
     let mut g = Guest::new(arch)?;
@@ -365,9 +367,10 @@ rel=$($B uname -r)
 names=$($B sed 's/\.ko$//' /lib/modules/$rel/modules.load)
 run() {{
   t0=$(ms)
-  if [ "$1" = ours ]; then /system/bin/modprobe -a -j 2 -d /lib/modules/$rel $names; else /sbin/modprobe -a $names; fi
+  if [ "$1" = ours ]; then /system/bin/modprobe -v -a -j 2 -d /lib/modules/$rel $names > /ours.out; else /sbin/modprobe -a $names; fi
   t1=$(ms)
   echo "BENCH_MODPROBE $1 round=$2 ms=$((t1 - t0)) loaded=$($B wc -l < /proc/modules)" > /dev/kmsg
+  if [ "$1" = ours ]; then $B sed -n "s/^modprobe: timing /BENCH_TIMING round=$2 /p" /ours.out; fi
   /sbin/modprobe -r -a $names
 }}
 r=0
@@ -410,6 +413,11 @@ $B poweroff -f
     }
     let ours = times.get("ours").cloned().unwrap_or_default();
     let kmod = times.get("kmod").cloned().unwrap_or_default();
+    // The median round of ours, by position in the list of our times.
+    let median_round = {
+        let m = median_u64(ours.clone());
+        ours.iter().position(|&t| t == m).unwrap_or(0)
+    };
     if ours.len() != rounds.max(1) || kmod.len() != rounds.max(1) {
         return Err(HarnessError::Missing(
             log.report("missing benchmark rounds"),
@@ -433,5 +441,40 @@ $B poweroff -f
         "  ratio ours/kmod: {:.2}",
         median_u64(ours) as f64 / (median_u64(kmod) as f64).max(1.0)
     );
+    // Our per-module timeline (`BENCH_TIMING round=R module=M start_ms=S ms=D worker=W`)
+    // of the median round.
+    let prefix = format!("BENCH_TIMING round={median_round} ");
+    let rows: Vec<Vec<(&str, &str)>> = log
+        .lines()
+        .filter_map(|l| l.strip_prefix(prefix.as_str()))
+        .map(|rest| {
+            rest.split_whitespace()
+                .filter_map(|w| w.split_once('='))
+                .collect()
+        })
+        .collect();
+    println!(
+        "  ours, round {median_round}: per-module timeline (ms from the start of the load pass)"
+    );
+    println!(
+        "    {:<18} {:>8} {:>8} {:>8}  worker",
+        "module", "start", "took", "end"
+    );
+    for row in rows {
+        let get = |k: &str| {
+            row.iter()
+                .find(|(key, _)| *key == k)
+                .map_or("", |(_, v)| *v)
+        };
+        let num = |k: &str| get(k).parse::<f64>().unwrap_or(0.0);
+        println!(
+            "    {:<18} {:>8.1} {:>8.1} {:>8.1}  {}",
+            get("module"),
+            num("start_ms"),
+            num("ms"),
+            num("start_ms") + num("ms"),
+            get("worker")
+        );
+    }
     Ok(())
 }

@@ -9,6 +9,7 @@ pub use args::{parse_args, CliArgs, Mode, UsageError, USAGE};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::db::{read_load_list, ModuleDb, Resolution};
 use crate::exec::execute;
@@ -99,7 +100,14 @@ fn run_parsed(mut args: CliArgs, out: &mut Output<'_, '_>) -> Result<bool, Strin
     if !args.params.is_empty() && args.modules.len() > 1 {
         return Err("Only one module may be loaded when specifying module parameters.".to_owned());
     }
+    let started = Instant::now();
     let db = ModuleDb::load_dirs(&args.dirs).map_err(|e| e.to_string())?;
+    out.detail(&format!(
+        "read {} modules from {} directories in {:.1} ms",
+        db.modules().count(),
+        args.dirs.len(),
+        ms(started.elapsed())
+    ));
     for warning in db.warnings() {
         out.detail(&format!("warning: {warning}"));
     }
@@ -117,6 +125,11 @@ fn run_parsed(mut args: CliArgs, out: &mut Output<'_, '_>) -> Result<bool, Strin
         }
         Mode::ShowDepends => Ok(show_depends(&db, &names, out)),
     }
+}
+
+/// Milliseconds, fractional.
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 fn parent_dir(file: &Path) -> PathBuf {
@@ -140,7 +153,13 @@ fn load(
         opts.extra_params
             .push((first.clone(), args.params.join(" ")));
     }
+    let started = Instant::now();
     let plan = db.plan(names, &opts).map_err(|e| e.to_string())?;
+    out.detail(&format!(
+        "planned {} modules in {:.1} ms",
+        plan.modules.len(),
+        ms(started.elapsed())
+    ));
     for warning in &plan.warnings {
         out.detail(&format!("warning: {warning}"));
     }
@@ -188,6 +207,9 @@ fn load(
             SkipReason::Blocklisted => out.detail(&format!("skipped {name}: {reason}")),
             _ => out.error(&format!("skipped {name}: {reason}")),
         }
+    }
+    for timing in &report.timings {
+        out.detail(&format!("timing {timing}"));
     }
     out.detail(&format!(
         "{} loaded, {} already loaded, {} failed, {} skipped in {} ms",

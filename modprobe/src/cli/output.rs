@@ -1,6 +1,7 @@
 //! Where the CLI's messages go: requested output and information to stdout, errors to
 //! stderr, and with `-s` also to the kernel log (one `<level>modprobe: …` record per
-//! message, the format `/dev/kmsg` expects).
+//! message, the format `/dev/kmsg` expects). Every line is one `write` (stderr is not
+//! buffered), so a line on a shared console is never split by other writers.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -59,13 +60,16 @@ impl<'e, 'a> Output<'e, 'a> {
 
     /// Output the user asked for (`-l`, `-D`, `-n`): always printed, not logged.
     pub(super) fn print(&mut self, line: &str) {
-        let _ = writeln!(self.env.stdout, "{line}");
+        let _ = self.env.stdout.write_all(format!("{line}\n").as_bytes());
     }
 
     /// An informational message (suppressed by `-q`).
     pub(super) fn info(&mut self, message: &str) {
         if !self.quiet {
-            let _ = writeln!(self.env.stdout, "modprobe: {message}");
+            let _ = self
+                .env
+                .stdout
+                .write_all(format!("modprobe: {message}\n").as_bytes());
             self.log_kmsg(KERN_INFO, message);
         }
     }
@@ -79,7 +83,10 @@ impl<'e, 'a> Output<'e, 'a> {
 
     /// An error: always shown on stderr (and logged with `-s`).
     pub(super) fn error(&mut self, message: &str) {
-        let _ = writeln!(self.env.stderr, "modprobe: {message}");
+        let _ = self
+            .env
+            .stderr
+            .write_all(format!("modprobe: {message}\n").as_bytes());
         self.log_kmsg(KERN_ERR, message);
     }
 }

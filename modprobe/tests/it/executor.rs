@@ -290,6 +290,7 @@ fn module(name: &str, deps: Vec<usize>, after: Vec<usize>) -> PlannedModule {
         deps,
         after,
         soft: false,
+        size: 0,
     }
 }
 
