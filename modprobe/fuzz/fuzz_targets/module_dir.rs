@@ -3,7 +3,8 @@
 //! Every module is planned (blocklist on and off) and executed with the fake loader on
 //! one thread (threaded execution is covered by the property tests; worker threads'
 //! exit races show up as spurious LeakSanitizer reports here); plans must be valid
-//! orders and every entry must be accounted for in the report.
+//! orders, the scheduling priorities must rank every module above the modules that wait
+//! for it, and every entry must be accounted for in the report (and timed if loaded).
 #![no_main]
 
 use std::path::PathBuf;
@@ -45,8 +46,16 @@ fuzz_target!(|data: &[u8]| {
         let Ok(plan) = db.plan(&wanted, &opts) else {
             continue;
         };
+        let prio = plan.priorities();
+        assert_eq!(prio.len(), plan.modules.len());
         for (i, m) in plan.modules.iter().enumerate() {
             assert!(m.deps.iter().chain(&m.after).all(|&d| d < i));
+            // A module ranks above everything that waits for it (costs are positive).
+            assert!(m
+                .deps
+                .iter()
+                .chain(&m.after)
+                .all(|&d| prio[d] > prio[i] || prio[d] == u64::MAX));
         }
         let loader = RecordingLoader::new();
         if let Some(first) = plan.modules.first() {
@@ -54,6 +63,7 @@ fuzz_target!(|data: &[u8]| {
         }
         let report = execute(&plan, &loader, 1);
         assert!(loader.overlapping().is_empty());
+        assert_eq!(report.timings.len(), loader.loads().len());
         assert_eq!(
             report.loaded.len()
                 + report.already_loaded.len()

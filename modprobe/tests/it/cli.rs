@@ -261,6 +261,19 @@ fn verbose_and_quiet() {
     assert!(out
         .stdout
         .contains("2 loaded, 1 already loaded, 1 failed, 0 skipped in"));
+    // Where the time went: the database, the plan, then one line per load in start order.
+    assert!(out.stdout.contains("modprobe: read "), "{}", out.stdout);
+    assert!(out.stdout.contains("modprobe: planned 3 modules in "));
+    let timings: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("modprobe: timing module="))
+        .collect();
+    let names: Vec<&str> = timings.iter().filter_map(|t| t.split(' ').next()).collect();
+    assert_eq!(names, ["virtio_ring", "virtio", "virtio_blk"]);
+    assert!(timings
+        .iter()
+        .all(|t| t.contains(" start_ms=") && t.contains(" ms=") && t.ends_with(" worker=0")));
     assert!(out
         .stderr
         .contains("modprobe: failed to load nope: lookup: ENOENT"));
