@@ -370,7 +370,7 @@ run() {{
   if [ "$1" = ours ]; then /system/bin/modprobe -v -a -j 2 -d /lib/modules/$rel $names > /ours.out; else /sbin/modprobe -a $names; fi
   t1=$(ms)
   echo "BENCH_MODPROBE $1 round=$2 ms=$((t1 - t0)) loaded=$($B wc -l < /proc/modules)" > /dev/kmsg
-  if [ "$1" = ours ]; then $B sed -n "s/^modprobe: timing /BENCH_TIMING round=$2 /p" /ours.out; fi
+  if [ "$1" = ours ]; then $B sed -n "s/^modprobe: timing /BENCH_TIMING round=$2 /p; s/^modprobe: \(read \|planned \)/BENCH_SETUP round=$2 \1/p" /ours.out; fi
   /sbin/modprobe -r -a $names
 }}
 r=0
@@ -453,9 +453,12 @@ $B poweroff -f
                 .collect()
         })
         .collect();
-    println!(
-        "  ours, round {median_round}: per-module timeline (ms from the start of the load pass)"
-    );
+    println!("  ours, round {median_round}:");
+    let setup = format!("BENCH_SETUP round={median_round} ");
+    for l in log.lines().filter_map(|l| l.strip_prefix(setup.as_str())) {
+        println!("    {l}");
+    }
+    println!("    per-module timeline (ms from the start of the load pass):");
     println!(
         "    {:<18} {:>8} {:>8} {:>8}  worker",
         "module", "start", "took", "end"
