@@ -369,6 +369,7 @@ fn missing_first_stage_module_is_module_load_fatal() {
         "modules pass=first_stage failed: dm_verity (/lib/modules/dm-verity.ko): open: ENOENT (No such file or directory: the module file is missing)",
     );
     log.assert_lacks("first_stage: phase=partition");
+    eprintln!("missing first-stage module: {line}, boot {:?}", log.elapsed);
 }
 
 /// A hard-dependency cycle in the vendor `modules.dep` (stp and llc made to need each
@@ -410,4 +411,5 @@ fn vendor_dependency_cycle_is_reported_and_the_boot_goes_on() {
     );
     log.assert_contains("first_stage: phase=vendor_modules");
     log.assert_contains("first_stage: phase=second_stage");
+    eprintln!("cycle: {line}, boot {:?}", log.elapsed);
 }
