@@ -127,12 +127,10 @@ impl<'a> Boot<'a> {
         let params = modprobe::cmdline_module_params(&cfg.cmdline);
         let outcome = kmods::load_pass(&dir, self.platform.module_loader(), params);
         let problem = match &outcome {
-            Ok(r) => {
-                kmods::log_report("first_stage", r);
-                (!r.is_success()).then(|| {
-                    let names: Vec<&str> = r.failed.iter().map(|f| f.module.as_str()).collect();
-                    format!("first-stage modules failed: {}", names.join(" "))
-                })
+            Ok(p) => {
+                kmods::log_report("first_stage", p);
+                (!p.is_success())
+                    .then(|| format!("first-stage modules failed: {}", p.failed_names().join(" ")))
             }
             Err(e) => {
                 log::error!("modules pass=first_stage: {e}");
@@ -187,7 +185,7 @@ impl<'a> Boot<'a> {
         if dir.join("modules.load").exists() {
             let params = modprobe::cmdline_module_params(&cfg.cmdline);
             match kmods::load_pass(&dir, self.platform.module_loader(), params) {
-                Ok(r) => kmods::log_report("vendor", &r),
+                Ok(p) => kmods::log_report("vendor", &p),
                 // A failed vendor pass is logged and the boot goes on (DESIGN §5).
                 Err(e) => log::error!("modules pass=vendor: {e}"),
             }

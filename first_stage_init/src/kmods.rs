@@ -15,48 +15,110 @@ pub fn threads() -> usize {
         .clamp(2, 8)
 }
 
+/// The outcome of one pass.
+#[derive(Debug, Default)]
+pub struct Pass {
+    /// What the executor did.
+    pub report: LoadReport,
+    /// Requested names that could not be planned (a dependency cycle), with the reason;
+    /// everything else was still loaded.
+    pub unplanned: Vec<(String, String)>,
+}
+
+impl Pass {
+    /// True if every requested module loaded (or was legitimately skipped).
+    pub fn is_success(&self) -> bool {
+        self.report.is_success() && self.unplanned.is_empty()
+    }
+
+    /// The names of what failed: failed modules and unplannable names.
+    pub fn failed_names(&self) -> Vec<&str> {
+        self.report
+            .failed
+            .iter()
+            .map(|f| f.module.as_str())
+            .chain(self.unplanned.iter().map(|(n, _)| n.as_str()))
+            .collect()
+    }
+}
+
 /// Loads every module named in `dir/modules.load` (with dependencies, soft dependencies,
-/// options and blocklist from `dir`). `Err` means the pass could not even be planned
-/// (unreadable or malformed `modules.*`, a dependency cycle).
+/// options and blocklist from `dir`). A dependency cycle excludes only the names that
+/// lead into it: everything else still loads (DESIGN §5: load everything that can load,
+/// report every failure). `Err` means the pass could not start at all (unreadable or
+/// malformed `modules.*`).
 pub fn load_pass(
     dir: &Path,
     loader: &dyn ModuleLoader,
     extra_params: Vec<(String, String)>,
-) -> Result<LoadReport, String> {
+) -> Result<Pass, String> {
     let list = dir.join("modules.load");
     let names = modprobe::read_load_list(&list).map_err(|e| e.to_string())?;
     let db = ModuleDb::load(dir).map_err(|e| e.to_string())?;
     for w in db.warnings() {
         log::warn!("modules: {w}");
     }
-    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let opts = PlanOptions {
         blocklist: true,
         extra_params,
     };
-    let plan = db.plan(&refs, &opts).map_err(|e| e.to_string())?;
+    let mut unplanned = Vec::new();
+    let plan = match db.plan(&refs, &opts) {
+        Ok(p) => p,
+        Err(whole) => {
+            // Find the names that cannot be planned on their own and drop them.
+            refs.retain(|n| match db.plan(&[n], &opts) {
+                Ok(_) => true,
+                Err(e) => {
+                    unplanned.push(((*n).to_owned(), e.to_string()));
+                    false
+                }
+            });
+            if unplanned.is_empty() {
+                return Err(whole.to_string());
+            }
+            db.plan(&refs, &opts).map_err(|e| e.to_string())?
+        }
+    };
     for w in &plan.warnings {
         log::warn!("modules: {w}");
     }
-    Ok(modprobe::execute(&plan, loader, threads()))
+    Ok(Pass {
+        report: modprobe::execute(&plan, loader, threads()),
+        unplanned,
+    })
 }
 
-/// Logs a pass's outcome: one summary line, then one line per failure or skip.
-pub fn log_report(pass: &str, r: &LoadReport) {
+/// How many of a pass's slowest modules the log names.
+const SLOWEST_SHOWN: usize = 5;
+
+/// Logs a pass's outcome: one summary line, one line per failure, unplannable name or
+/// skip, and the slowest modules with their load times.
+pub fn log_report(pass_name: &str, pass: &Pass) {
+    let r = &pass.report;
     log::info!(
-        "modules pass={pass} loaded={} already={} failed={} skipped={} builtin={} ms={}",
+        "modules pass={pass_name} loaded={} already={} failed={} skipped={} builtin={} ms={}",
         r.loaded.len(),
         r.already_loaded.len(),
-        r.failed.len(),
+        r.failed.len() + pass.unplanned.len(),
         r.skipped.len(),
         r.builtin.len(),
         r.elapsed.as_millis()
     );
     for f in &r.failed {
-        log::error!("modules pass={pass} failed: {f}");
+        log::error!("modules pass={pass_name} failed: {f}");
+    }
+    for (name, why) in &pass.unplanned {
+        log::error!("modules pass={pass_name} failed: {name}: not loaded: {why}");
     }
     for (m, why) in &r.skipped {
-        log::warn!("modules pass={pass} skipped: {m}: {why}");
+        log::warn!("modules pass={pass_name} skipped: {m}: {why}");
+    }
+    let mut slow: Vec<_> = r.timings.iter().collect();
+    slow.sort_by_key(|t| std::cmp::Reverse(t.duration));
+    for t in slow.into_iter().take(SLOWEST_SHOWN) {
+        log::info!("modules pass={pass_name} slowest: {t}");
     }
 }
 
@@ -76,10 +138,33 @@ mod tests {
         fs::write(d.path().join("modules.load"), "a.ko\nc.ko\n").unwrap();
         fs::write(d.path().join("modules.blocklist"), "blocklist c\n").unwrap();
         let l = RecordingLoader::new();
-        let r = load_pass(d.path(), &l, Vec::new()).unwrap();
-        assert_eq!(r.loaded, ["b", "a"]);
-        assert_eq!(r.skipped.len(), 1);
-        assert!(r.is_success());
+        let p = load_pass(d.path(), &l, Vec::new()).unwrap();
+        assert_eq!(p.report.loaded, ["b", "a"]);
+        assert_eq!(p.report.skipped.len(), 1);
+        assert!(p.is_success());
+    }
+
+    #[test]
+    fn a_cycle_excludes_only_what_leads_into_it() {
+        let d = tempfile::tempdir().unwrap();
+        for m in ["a.ko", "b.ko", "c.ko", "d.ko"] {
+            fs::write(d.path().join(m), m).unwrap();
+        }
+        // a needs b needs a; c needs d.
+        fs::write(
+            d.path().join("modules.dep"),
+            "a.ko: b.ko\nb.ko: a.ko\nc.ko: d.ko\nd.ko:\n",
+        )
+        .unwrap();
+        fs::write(d.path().join("modules.load"), "a.ko\nc.ko\n").unwrap();
+        let l = RecordingLoader::new();
+        let p = load_pass(d.path(), &l, Vec::new()).unwrap();
+        assert_eq!(p.report.loaded, ["d", "c"]);
+        assert_eq!(p.unplanned.len(), 1);
+        assert_eq!(p.unplanned[0].0, "a");
+        assert!(p.unplanned[0].1.contains("cycle"), "{:?}", p.unplanned);
+        assert!(!p.is_success());
+        assert_eq!(p.failed_names(), ["a"]);
     }
 
     #[test]
