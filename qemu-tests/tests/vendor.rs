@@ -56,12 +56,34 @@ fn good_image_mounts_read_only_with_its_files() {
         "second_stage",
     ]);
     log.assert_contains("/dev/block/by-name/microdroid-vendor is /dev/block/vda1");
-    log.assert_contains(&format!(
-        "verity 1 254:1 254:1 4096 4096 {} {} sha256 {} ",
-        info.image_size / 4096,
-        info.tree_offset / 4096,
-        info.root_digest_hex
-    ));
+    // AOSP's table; the block major of virtio_blk is dynamic, so only the shape of the
+    // device words is fixed: the same MAJOR:1 device for data and hash.
+    let table = log
+        .grep("dm-verity table: ")
+        .next()
+        .map(|l| l[l.find("dm-verity table: ").unwrap_or(0) + 17..].to_owned())
+        .unwrap_or_else(|| panic!("{}", log.report("no dm-verity table line")));
+    let words: Vec<&str> = table.split_whitespace().collect();
+    let salt_hex = avb::to_hex(&info.salt);
+    let want_tail = [
+        "4096".to_string(),
+        "4096".to_string(),
+        (info.image_size / 4096).to_string(),
+        (info.tree_offset / 4096).to_string(),
+        "sha256".to_string(),
+        info.root_digest_hex.clone(),
+        salt_hex,
+        "2".to_string(),
+        "restart_on_corruption".to_string(),
+        "ignore_zero_blocks".to_string(),
+    ];
+    assert_eq!(
+        &words[..4],
+        ["0", &(info.image_size / 512).to_string(), "verity", "1"],
+        "{table}"
+    );
+    assert!(words[4].ends_with(":1") && words[4] == words[5], "{table}");
+    assert_eq!(&words[6..], &want_tail[..], "{table}");
     log.assert_contains("VENDOR_MOUNT: /dev/block/mapper/vendor-verity /vendor ext4 ro,noatime");
     log.assert_contains("errors=panic");
     log.assert_contains("VENDOR_FILE: hello from vendor");
