@@ -1,6 +1,7 @@
 //! Differential test against kmod on a real kernel's module tree.
 //!
-//! The tree is `$MICRODROID_TEST_MODULES_DIR`, a `<root>/lib/modules/<version>` directory
+//! The trees are `$MICRODROID_TEST_MODULES_DIR` (and `$MICRODROID_TEST_MODULES_DIR_X86_64`),
+//! each a `<root>/lib/modules/<version>` directory
 //! on which depmod was run (the lead's xtask exports it after fetching Debian kernels).
 //! Without the variable the test prints `SKIPPED: MICRODROID_TEST_MODULES_DIR not set`
 //! and passes.
@@ -294,7 +295,20 @@ fn plans_agree_with_libkmod_on_a_real_module_tree() {
         say("SKIPPED: MICRODROID_TEST_MODULES_DIR not set");
         return;
     };
-    let dir = PathBuf::from(dir);
+    check_tree(PathBuf::from(dir));
+}
+
+/// The second architecture's tree, when `cargo xtask test` provides it too.
+#[test]
+fn plans_agree_with_libkmod_on_the_other_architectures_tree() {
+    let Some(dir) = std::env::var_os("MICRODROID_TEST_MODULES_DIR_X86_64") else {
+        say("SKIPPED: MICRODROID_TEST_MODULES_DIR_X86_64 not set");
+        return;
+    };
+    check_tree(PathBuf::from(dir));
+}
+
+fn check_tree(dir: PathBuf) {
     let version = dir
         .file_name()
         .and_then(|v| v.to_str())
