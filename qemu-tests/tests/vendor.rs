@@ -223,22 +223,26 @@ fn flipped_signature_byte() {
     assert!(line.to_lowercase().contains("signature"), "{line}");
 }
 
-/// dm-verity must refuse a corrupted data block when the file is read after the mount.
-/// With AOSP's `restart_on_corruption` the kernel logs the block and restarts the VM
-/// (an orderly restart, not a panic); no corrupted byte reaches userspace.
-#[test]
-fn flipped_data_byte_is_refused_on_read() {
+/// Builds the reading vendor image, flips one byte at the offset `at` picks, boots,
+/// and checks dm-verity's refusal: the kernel names the corrupted `kind` of block and
+/// restarts the VM (`restart_on_corruption`: an orderly restart, not a panic) after the
+/// first stage reached `phase`, and no corrupted byte reaches userspace.
+fn corrupt_and_expect_restart(
+    at: impl Fn(&std::path::Path, &vendor_image::VendorImageInfo) -> u64,
+    phase: &str,
+    kind: &str,
+) {
     let mut g = Guest::new(A64).unwrap();
     let (img, info) = g
         .build_vendor(&tree(A64, READ_RC), &VendorOptions::default())
         .unwrap();
-    let off = ext4_file_offset(&img, "/etc/hello.txt").unwrap();
-    flip_byte(&img, off + 3).unwrap();
+    flip_byte(&img, at(&img, &info)).unwrap();
     g.attach_vendor(&img).unwrap();
     g.vendor_digest(info.root_digest_hex.as_bytes());
     g.shutdown_when_booted().unwrap();
     let log = boot(&g);
-    log.assert_contains("first_stage: phase=vendor_mount");
+    log.assert_contains(&format!("first_stage: phase={phase}"));
+    log.assert_contains(&format!("{kind} block "));
     log.assert_contains("is corrupted");
     log.assert_lacks("hello from vendor");
     assert!(log.fatal().is_none(), "{}", log.report("unexpected fatal"));
@@ -250,28 +254,21 @@ fn flipped_data_byte_is_refused_on_read() {
     );
 }
 
+/// dm-verity must refuse a corrupted data block when the file is read after the mount.
+#[test]
+fn flipped_data_byte_is_refused_on_read() {
+    corrupt_and_expect_restart(
+        |img, _| ext4_file_offset(img, "/etc/hello.txt").unwrap() + 3,
+        "vendor_mount",
+        "data",
+    );
+}
+
 /// A corrupted hash-tree block fails verification on the first read through it (the
 /// mount's superblock read), with the same restart.
 #[test]
 fn flipped_hash_tree_byte_is_refused() {
-    let mut g = Guest::new(A64).unwrap();
-    let (img, info) = g
-        .build_vendor(&tree(A64, READ_RC), &VendorOptions::default())
-        .unwrap();
-    flip_byte(&img, info.tree_offset + 5).unwrap();
-    g.attach_vendor(&img).unwrap();
-    g.vendor_digest(info.root_digest_hex.as_bytes());
-    let log = boot(&g);
-    log.assert_contains("first_stage: phase=verity");
-    log.assert_contains("is corrupted");
-    log.assert_lacks("hello from vendor");
-    assert!(log.fatal().is_none(), "{}", log.report("unexpected fatal"));
-    assert!(!log.kernel_panicked(), "{}", log.report("kernel panic"));
-    assert!(
-        log.restarted(),
-        "{}",
-        log.report("dm-verity did not restart the VM")
-    );
+    corrupt_and_expect_restart(|_, info| info.tree_offset + 5, "verity", "metadata");
 }
 
 #[test]
