@@ -186,6 +186,16 @@ fn harness_err(e: impl std::fmt::Display) -> HarnessError {
     HarnessError::Missing(e.to_string())
 }
 
+/// The peak RSS a `memory: VmHWM=<a> kB Rss=<b> kB` line vouches for: the larger of the
+/// two (the kernel's VmHWM can lag behind the exact Rss; see the first stage's
+/// `log_memory`).
+fn peak_rss_kb(line: &str) -> Option<u64> {
+    line.split_whitespace()
+        .filter_map(|w| w.strip_prefix("VmHWM=").or_else(|| w.strip_prefix("Rss=")))
+        .filter_map(|v| v.parse::<u64>().ok())
+        .max()
+}
+
 /// The baseline's verity table for `img`: AOSP's table (the same string our first stage
 /// loads) with `@PART@` for the data/hash device, which the script fills in.
 fn baseline_table(img: &Path) -> Result<String, HarnessError> {
@@ -256,12 +266,7 @@ pub fn boot(rounds: usize) -> Result<(), HarnessError> {
                     log.report(&format!("{name} boot failed")),
                 ));
             }
-            if let Some(kb) = log
-                .grep("memory: VmHWM=")
-                .next()
-                .and_then(|l| l.rsplit('=').next())
-                .and_then(|v| v.trim_end_matches(" kB").parse::<u64>().ok())
-            {
+            if let Some(kb) = log.grep("memory: VmHWM=").next().and_then(peak_rss_kb) {
                 hwm.push(kb);
             }
             eprintln!(
@@ -330,7 +335,7 @@ pub fn boot(rounds: usize) -> Result<(), HarnessError> {
     );
     if !hwm.is_empty() {
         println!(
-            "our PID 1 peak RSS (VmHWM) at the end of the first stage: {} kB (median)",
+            "our PID 1 peak RSS at the end of the first stage: {} kB (median; the larger of VmHWM and smaps_rollup Rss)",
             median_u64(hwm)
         );
     }
@@ -493,4 +498,27 @@ $B poweroff -f
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peak_rss_is_the_larger_of_the_two_counters() {
+        let l = "[    2.33] first_stage: memory: VmHWM=12 kB Rss=3968 kB";
+        assert_eq!(peak_rss_kb(l), Some(3968));
+        assert_eq!(
+            peak_rss_kb("first_stage: memory: VmHWM=4232 kB Rss=4100 kB"),
+            Some(4232)
+        );
+        assert_eq!(
+            peak_rss_kb("first_stage: memory: VmHWM=? kB Rss=4100 kB"),
+            Some(4100)
+        );
+        assert_eq!(
+            peak_rss_kb("first_stage: memory: VmHWM=? kB Rss=? kB"),
+            None
+        );
+    }
 }
