@@ -94,7 +94,8 @@ pub fn load_pass(
 const SLOWEST_SHOWN: usize = 5;
 
 /// Logs a pass's outcome: one summary line, one line per failure, unplannable name or
-/// skip, and the slowest modules with their load times.
+/// skip, the slowest modules with their load times, and the dependency chain that
+/// bounded the pass.
 pub fn log_report(pass_name: &str, pass: &Pass) {
     let r = &pass.report;
     log::info!(
@@ -119,6 +120,9 @@ pub fn log_report(pass_name: &str, pass: &Pass) {
     slow.sort_by_key(|t| std::cmp::Reverse(t.duration));
     for t in slow.into_iter().take(SLOWEST_SHOWN) {
         log::info!("modules pass={pass_name} slowest: {t}");
+    }
+    if !r.critical_path.modules.is_empty() {
+        log::info!("modules pass={pass_name} critical_path {}", r.critical_path);
     }
 }
 

@@ -4,8 +4,9 @@
 //! A module is *ready* when all its `deps` and `after` entries are finished. A ready
 //! module whose hard dependency failed (or was skipped) is skipped and names the first
 //! such dependency; the rest of the plan still loads. The report lists modules in plan
-//! order whatever the thread interleaving, and records when each load ran
-//! ([`ModuleTiming`]).
+//! order whatever the thread interleaving, records when each load ran
+//! ([`ModuleTiming`]), and names the dependency chain whose load times add up to the most
+//! ([`CriticalPath`]: the floor of the pass, however many workers).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -70,6 +71,31 @@ pub struct LoadReport {
     pub elapsed: Duration,
     /// One entry per module handed to the loader, in the order the loads started.
     pub timings: Vec<ModuleTiming>,
+    /// The dependency chain whose measured load times add up to the most.
+    pub critical_path: CriticalPath,
+}
+
+/// The chain of modules, each waiting for the previous one, with the largest sum of
+/// measured load times: no number of workers could have finished the pass sooner than
+/// [`CriticalPath::total`] (at the load times measured in this pass).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CriticalPath {
+    /// Canonical names, first to last.
+    pub modules: Vec<String>,
+    /// Sum of their load times.
+    pub total: Duration,
+}
+
+impl fmt::Display for CriticalPath {
+    /// `ms=T chain=a>b>c`, milliseconds with one decimal.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ms={:.1} chain={}",
+            self.total.as_secs_f64() * 1000.0,
+            self.modules.join(">")
+        )
+    }
 }
 
 /// When one module's load ran, relative to the start of the pass.
@@ -147,6 +173,8 @@ struct State {
     ready: BinaryHeap<(u64, Reverse<usize>)>,
     outcome: Vec<Option<Outcome>>,
     timings: Vec<ModuleTiming>,
+    /// Load time per plan index (zero for modules never handed to the loader).
+    durations: Vec<Duration>,
     finished: usize,
 }
 
@@ -244,6 +272,9 @@ impl Shared<'_> {
             };
             let duration = started.elapsed();
             state = self.lock();
+            if let Some(d) = state.durations.get_mut(index) {
+                *d = duration;
+            }
             state.timings.push(ModuleTiming {
                 module: module.name.clone(),
                 start: started.saturating_duration_since(self.start),
@@ -290,6 +321,7 @@ pub fn execute(plan: &Plan, loader: &dyn ModuleLoader, threads: usize) -> LoadRe
             ready: BinaryHeap::with_capacity(n),
             outcome: vec![None; n],
             timings: Vec::with_capacity(n),
+            durations: vec![Duration::ZERO; n],
             finished: 0,
         }),
         wake: Condvar::new(),
@@ -323,8 +355,18 @@ pub fn execute(plan: &Plan, loader: &dyn ModuleLoader, threads: usize) -> LoadRe
         .unwrap_or_else(PoisonError::into_inner);
     let mut timings = state.timings;
     timings.sort_by_key(|t| t.start);
+    let chain = shared.graph.longest_chain(&state.durations);
+    let critical_path = CriticalPath {
+        total: chain.iter().filter_map(|&i| state.durations.get(i)).sum(),
+        modules: chain
+            .iter()
+            .filter_map(|&i| plan.modules.get(i))
+            .map(|m| m.name.clone())
+            .collect(),
+    };
     let mut report = LoadReport {
         timings,
+        critical_path,
         skipped: plan.skipped.clone(),
         builtin: plan.builtin.clone(),
         ..LoadReport::default()

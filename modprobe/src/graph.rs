@@ -17,6 +17,7 @@
 //! `raid6_pq`, `xor` → `btrfs`) from waiting behind short independent modules.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use crate::plan::Plan;
 
@@ -114,6 +115,56 @@ impl Graph {
     }
 }
 
+impl Graph {
+    /// The chain of modules, each waiting for the one before it, whose `cost`s (indexed
+    /// by plan index; missing entries count as zero) add up to the most: with measured
+    /// load times, the dependency chain that bounds a pass however many workers run it.
+    /// First module first; ties go to the lowest plan indices.
+    pub(crate) fn longest_chain(&self, cost: &[Duration]) -> Vec<usize> {
+        let n = self.waiting.len();
+        // The longest chain ending just before / at each module, and where it came from.
+        let mut before = vec![Duration::ZERO; n];
+        let mut end = vec![Duration::ZERO; n];
+        let mut via: Vec<Option<usize>> = vec![None; n];
+        for i in 0..n {
+            let here = before.get(i).copied().unwrap_or_default()
+                + cost.get(i).copied().unwrap_or_default();
+            if let Some(e) = end.get_mut(i) {
+                *e = here;
+            }
+            for &j in self
+                .dependents
+                .get(i)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                if let (true, Some(b)) = (j > i, before.get_mut(j)) {
+                    if here > *b || via.get(j).copied().flatten().is_none() {
+                        *b = here;
+                        if let Some(v) = via.get_mut(j) {
+                            *v = Some(i);
+                        }
+                    }
+                }
+            }
+        }
+        let mut last = None;
+        for (i, e) in end.iter().enumerate() {
+            if last.is_none_or(|(_, best)| *e > best) {
+                last = Some((i, *e));
+            }
+        }
+        let mut chain = Vec::new();
+        let mut at = last.map(|(i, _)| i);
+        while let Some(i) = at {
+            chain.push(i);
+            at = via.get(i).copied().flatten();
+        }
+        chain.reverse();
+        chain
+    }
+}
+
 impl Plan {
     /// The priority [`crate::execute`] gives each module (indexed like
     /// [`Plan::modules`]) when it runs more than one worker: the largest sum of
@@ -152,6 +203,41 @@ mod tests {
     }
 
     const C: u64 = PER_MODULE_COST;
+
+    fn ms(v: &[u64]) -> Vec<Duration> {
+        v.iter().map(|&m| Duration::from_millis(m)).collect()
+    }
+
+    #[test]
+    fn longest_chain_follows_the_costliest_waits() {
+        // raid6 (600) -> btrfs (400); xor (10) -> btrfs; nbd (150) alone; d after nbd.
+        let p = plan(vec![
+            m("raid6", 0, vec![], vec![]),
+            m("xor", 0, vec![], vec![]),
+            m("nbd", 0, vec![], vec![]),
+            m("btrfs", 0, vec![0, 1], vec![]),
+            m("d", 0, vec![], vec![2]),
+        ]);
+        let g = Graph::new(&p);
+        assert_eq!(g.longest_chain(&ms(&[600, 10, 150, 400, 5])), vec![0, 3]);
+        // Make the soft-order chain the longest.
+        assert_eq!(g.longest_chain(&ms(&[600, 10, 1200, 400, 5])), vec![2, 4]);
+    }
+
+    #[test]
+    fn longest_chain_of_nothing_and_of_unmeasured_modules() {
+        assert!(Graph::new(&plan(vec![])).longest_chain(&[]).is_empty());
+        // No costs at all: the first module alone.
+        let p = plan(vec![
+            m("a", 0, vec![], vec![]),
+            m("b", 0, vec![0], vec![]),
+            m("c", 0, vec![], vec![]),
+        ]);
+        assert_eq!(Graph::new(&p).longest_chain(&[]), vec![0]);
+        // A repeated name waits for its first entry.
+        let p = plan(vec![m("a", 0, vec![], vec![]), m("a", 0, vec![], vec![])]);
+        assert_eq!(Graph::new(&p).longest_chain(&ms(&[1, 1])), vec![0, 1]);
+    }
 
     #[test]
     fn leaves_cost_their_size() {

@@ -34,7 +34,7 @@ pub use db::{read_load_list, Module, ModuleDb, Resolution, SoftDep};
 pub use dirs::{first_stage_module_dir, first_stage_module_dir_for_page_size};
 pub use errno::{LoadErrno, SysOp};
 pub use error::ModprobeError;
-pub use exec::{execute, LoadFailure, LoadReport, ModuleTiming};
+pub use exec::{execute, CriticalPath, LoadFailure, LoadReport, ModuleTiming};
 pub use graph::PER_MODULE_COST;
 pub use loader::{KernelLoader, ModuleLoader};
 /// Errno values, as used by [`LoadErrno`] (re-exported so users need not depend on nix).

@@ -64,6 +64,11 @@ fuzz_target!(|data: &[u8]| {
         let report = execute(&plan, &loader, 1);
         assert!(loader.overlapping().is_empty());
         assert_eq!(report.timings.len(), loader.loads().len());
+        // The critical path is a chain of plan modules no longer than the pass.
+        let chain = &report.critical_path;
+        assert!(chain.modules.len() <= plan.modules.len().max(1));
+        assert!(chain.total <= report.elapsed);
+        assert!(chain.modules.iter().all(|n| plan.index_of(n).is_some()));
         assert_eq!(
             report.loaded.len()
                 + report.already_loaded.len()

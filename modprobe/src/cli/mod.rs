@@ -211,6 +211,9 @@ fn load(
     for timing in &report.timings {
         out.detail(&format!("timing {timing}"));
     }
+    if !report.critical_path.modules.is_empty() {
+        out.detail(&format!("critical path {}", report.critical_path));
+    }
     out.detail(&format!(
         "{} loaded, {} already loaded, {} failed, {} skipped in {} ms",
         report.loaded.len(),

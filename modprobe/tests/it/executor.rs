@@ -1,7 +1,7 @@
 //! The parallel executor with the recording fake loader: dependency order under
 //! threads, no module submitted twice, failures skip only their dependents, EEXIST is
 //! success, soft dependencies are best effort, critical-path-first scheduling with more
-//! than one worker, per-module timings.
+//! than one worker, per-module timings and the critical path.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
@@ -375,6 +375,32 @@ fn two_workers_start_the_critical_path_first() {
     assert_eq!(starts.len(), 6);
     // The report stays in plan order.
     assert_eq!(report.loaded, names(&p));
+}
+
+#[test]
+fn the_report_names_the_chain_that_bounded_the_pass() {
+    // slow_init sleeps 60 ms and big 40 ms; everything else is instant. Whatever the
+    // number of workers, the chain is slow_init > big and takes at least 100 ms.
+    for threads in [1, 2, 4] {
+        let loader = RecordingLoader::with_hook(Box::new(|name| {
+            let ms = match name {
+                "slow_init" => 60,
+                "big" => 40,
+                _ => 0,
+            };
+            std::thread::sleep(Duration::from_millis(ms));
+        }));
+        let report = execute(&critical_path_plan(), &loader, threads);
+        let c = &report.critical_path;
+        assert_eq!(c.modules, ["slow_init", "big"], "{threads} thread(s)");
+        assert!(c.total >= Duration::from_millis(100), "{c}");
+        assert!(c.total <= report.elapsed, "{c} vs {:?}", report.elapsed);
+        assert!(c.to_string().ends_with(" chain=slow_init>big"), "{c}");
+    }
+    // An empty plan has an empty chain.
+    let report = execute(&Plan::default(), &RecordingLoader::new(), 2);
+    assert!(report.critical_path.modules.is_empty());
+    assert_eq!(report.critical_path.to_string(), "ms=0.0 chain=");
 }
 
 #[test]
