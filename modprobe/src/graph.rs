@@ -178,22 +178,9 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use super::*;
     use crate::plan::PlannedModule;
-
-    fn m(name: &str, size: u64, deps: Vec<usize>, after: Vec<usize>) -> PlannedModule {
-        PlannedModule {
-            name: name.to_owned(),
-            path: PathBuf::from(format!("/m/{name}.ko")),
-            params: String::new(),
-            deps,
-            after,
-            soft: false,
-            size,
-        }
-    }
+    use crate::testing::planned_module as m;
 
     fn plan(modules: Vec<PlannedModule>) -> Plan {
         Plan {

@@ -1,7 +1,7 @@
 //! A recording fake [`ModuleLoader`] for tests (here and in crates that use this one):
 //! it performs no system call, returns configured errors, and records every call, the
 //! start/end order of loads, how many ran at once, and any module submitted while the
-//! same module was still being inserted.
+//! same module was still being inserted. Also [`planned_module`], for hand-made plans.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -10,6 +10,21 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use crate::errno::LoadErrno;
 use crate::loader::ModuleLoader;
 use crate::name::canonical_name;
+use crate::plan::PlannedModule;
+
+/// A hand-made plan entry: `/m/<name>.ko`, no parameters, hard `deps` and soft `after`
+/// plan indices, not soft, `size` bytes.
+pub fn planned_module(name: &str, size: u64, deps: Vec<usize>, after: Vec<usize>) -> PlannedModule {
+    PlannedModule {
+        name: name.to_owned(),
+        path: PathBuf::from(format!("/m/{name}.ko")),
+        params: String::new(),
+        deps,
+        after,
+        soft: false,
+        size,
+    }
+}
 
 /// One `load` call.
 #[derive(Debug, Clone, PartialEq, Eq)]

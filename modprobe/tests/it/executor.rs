@@ -3,11 +3,10 @@
 //! success, soft dependencies are best effort, critical-path-first scheduling with more
 //! than one worker, per-module timings and the critical path.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use modprobe::testing::{Event, RecordingLoader};
+use modprobe::testing::{planned_module as sized, Event, RecordingLoader};
 use modprobe::{
     execute, read_load_list, LoadErrno, ModuleDb, Plan, PlannedModule, SkipReason, SysOp,
     PER_MODULE_COST,
@@ -286,18 +285,6 @@ fn empty_plan_and_zero_threads() {
 
 fn module(name: &str, deps: Vec<usize>, after: Vec<usize>) -> PlannedModule {
     sized(name, 0, deps, after)
-}
-
-fn sized(name: &str, size: u64, deps: Vec<usize>, after: Vec<usize>) -> PlannedModule {
-    PlannedModule {
-        name: name.to_owned(),
-        path: PathBuf::from(format!("/m/{name}.ko")),
-        params: String::new(),
-        deps,
-        after,
-        soft: false,
-        size,
-    }
 }
 
 /// The shape of the vendor set's critical path: small independent modules first in plan
