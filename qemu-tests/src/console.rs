@@ -19,6 +19,22 @@ pub struct BootLog {
     pub command: String,
 }
 
+/// Every phase of a boot that mounts a verified `/vendor` and execs the rc interpreter,
+/// in order.
+pub const VENDOR_BOOT_PHASES: &[&str] = &[
+    "start",
+    "early_mounts",
+    "modules",
+    "partition",
+    "vbmeta",
+    "dice",
+    "verity",
+    "vendor_mount",
+    "vendor_modules",
+    "selinux",
+    "second_stage",
+];
+
 /// A phase line `first_stage: phase=<name> t_ms=<n>` as parsed from the console.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Phase {

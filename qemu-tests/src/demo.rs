@@ -10,7 +10,7 @@ use std::process::Command;
 
 use vendor_image::VendorImageInfo;
 
-use crate::console::BootLog;
+use crate::console::{BootLog, VENDOR_BOOT_PHASES};
 use crate::error::{io, run, HarnessError};
 use crate::modules::vendor_modules;
 use crate::scenario::{Guest, VendorOptions, VendorTree};
@@ -118,19 +118,7 @@ pub struct Outcome {
 /// node for this image. Returns what to show.
 pub fn check(d: &Demo, log: &BootLog) -> Result<Outcome, HarnessError> {
     let fail = |what: &str| HarnessError::Missing(log.report(what));
-    log.assert_phases(&[
-        "start",
-        "early_mounts",
-        "modules",
-        "partition",
-        "vbmeta",
-        "dice",
-        "verity",
-        "vendor_mount",
-        "vendor_modules",
-        "selinux",
-        "second_stage",
-    ]);
+    log.assert_phases(VENDOR_BOOT_PHASES);
     log.assert_clean_poweroff();
     let vendor_modules = log
         .grep("modules pass=vendor loaded=")

@@ -27,7 +27,7 @@ use std::fs;
 use std::path::Path;
 
 use initramfs::{Archive, Entry};
-use qemu_tests::console::BootLog;
+use qemu_tests::console::{BootLog, VENDOR_BOOT_PHASES};
 use qemu_tests::modules::{add_vendor_modules, vendor_modules, VENDOR_MODULES_DIR};
 use qemu_tests::scenario::{Guest, VendorOptions, VendorTree};
 use qemu_tests::{debian, demo, kernel, Arch};
@@ -193,19 +193,7 @@ fn aarch64_vendor_pass_loads_the_set_and_reports_each_failure() {
     g.shutdown_when_booted().expect("rc");
     let log = g.boot().expect("boot");
     log.assert_clean_poweroff();
-    log.assert_phases(&[
-        "start",
-        "early_mounts",
-        "modules",
-        "partition",
-        "vbmeta",
-        "dice",
-        "verity",
-        "vendor_mount",
-        "vendor_modules",
-        "selinux",
-        "second_stage",
-    ]);
+    log.assert_phases(VENDOR_BOOT_PHASES);
     // The first-stage modules all loaded and found the disk.
     log.assert_contains(&format!(
         "modules pass=first_stage loaded={} already=0 failed=0 skipped=0 builtin=0 ms=",

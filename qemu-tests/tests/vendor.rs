@@ -3,7 +3,7 @@
 //! The good image mounts read-only with its files; every bad input ends in its
 //! documented outcome and reason, and never in a kernel panic.
 
-use qemu_tests::console::BootLog;
+use qemu_tests::console::{BootLog, VENDOR_BOOT_PHASES};
 use qemu_tests::scenario::{ext4_file_offset, flip_byte, Guest, VendorOptions, VendorTree};
 use qemu_tests::Arch;
 
@@ -42,19 +42,7 @@ fn good_image_mounts_read_only_with_its_files() {
         .unwrap();
     g.shutdown_when_booted().unwrap();
     let log = boot(&g);
-    log.assert_phases(&[
-        "start",
-        "early_mounts",
-        "modules",
-        "partition",
-        "vbmeta",
-        "dice",
-        "verity",
-        "vendor_mount",
-        "vendor_modules",
-        "selinux",
-        "second_stage",
-    ]);
+    log.assert_phases(VENDOR_BOOT_PHASES);
     log.assert_contains("/dev/block/by-name/microdroid-vendor is /dev/block/vda1");
     // AOSP's table; the block major of virtio_blk is dynamic, so only the shape of the
     // device words is fixed: the same MAJOR:1 device for data and hash.
