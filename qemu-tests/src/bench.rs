@@ -190,25 +190,25 @@ fn harness_err(e: impl std::fmt::Display) -> HarnessError {
 /// two (the kernel's VmHWM can lag behind the exact Rss; see the first stage's
 /// `log_memory`).
 fn peak_rss_kb(line: &str) -> Option<u64> {
-    line.split_whitespace()
-        .filter_map(|w| w.strip_prefix("VmHWM=").or_else(|| w.strip_prefix("Rss=")))
-        .filter_map(|v| v.parse::<u64>().ok())
+    ["VmHWM", "Rss"]
+        .into_iter()
+        .filter_map(|k| field(line, k)?.parse::<u64>().ok())
         .max()
 }
 
 /// The length (whole ms) and modules of a `… critical_path ms=T chain=a>b` line.
 fn critical_path(line: &str) -> Option<(u64, String)> {
     let rest = &line[line.find("critical_path ")? + "critical_path ".len()..];
-    let mut ms = None;
-    let mut chain = None;
-    for w in rest.split_whitespace() {
-        if let Some(v) = w.strip_prefix("ms=") {
-            ms = v.parse::<f64>().ok();
-        } else if let Some(v) = w.strip_prefix("chain=") {
-            chain = Some(v.replace('>', " > "));
-        }
-    }
-    Some((ms?.round() as u64, chain?))
+    let ms = field(rest, "ms")?.parse::<f64>().ok()?;
+    let chain = field(rest, "chain")?.replace('>', " > ");
+    Some((ms.round() as u64, chain))
+}
+
+/// The value of the first `key=value` word of `words`.
+fn field<'a>(words: &'a str, key: &str) -> Option<&'a str> {
+    words
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
 }
 
 /// The baseline's verity table for `img`: AOSP's table (the same string our first stage
@@ -427,20 +427,14 @@ $B poweroff -f
     let log = g.boot()?;
     let mut times: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for l in log.grep("BENCH_MODPROBE ") {
-        let mut who = None;
-        let mut ms = None;
-        let mut loaded = None;
-        for w in l[l.find("BENCH_MODPROBE ").unwrap_or(0)..]
+        let rest = &l[l.find("BENCH_MODPROBE ").unwrap_or(0)..];
+        let who = rest
             .split_whitespace()
             .skip(1)
-        {
-            match w.split_once('=') {
-                Some(("ms", v)) => ms = v.parse::<u64>().ok(),
-                Some(("loaded", v)) => loaded = v.parse::<usize>().ok(),
-                Some(_) => {}
-                None => who = Some(w.to_owned()),
-            }
-        }
+            .find(|w| !w.contains('='))
+            .map(str::to_owned);
+        let ms = field(rest, "ms").and_then(|v| v.parse::<u64>().ok());
+        let loaded = field(rest, "loaded").and_then(|v| v.parse::<usize>().ok());
         if loaded != Some(mods.len()) {
             return Err(HarnessError::Missing(log.report(&format!(
                 "a run loaded {loaded:?} modules, not {}",
@@ -497,14 +491,9 @@ $B poweroff -f
     // Our per-module timeline (`BENCH_TIMING round=R module=M start_ms=S ms=D worker=W`)
     // of the median round.
     let prefix = format!("BENCH_TIMING round={median_round} ");
-    let rows: Vec<Vec<(&str, &str)>> = log
+    let rows: Vec<&str> = log
         .lines()
         .filter_map(|l| l.strip_prefix(prefix.as_str()))
-        .map(|rest| {
-            rest.split_whitespace()
-                .filter_map(|w| w.split_once('='))
-                .collect()
-        })
         .collect();
     println!("  ours, round {median_round}:");
     let setup = format!("BENCH_SETUP round={median_round} ");
@@ -517,11 +506,7 @@ $B poweroff -f
         "module", "start", "took", "end"
     );
     for row in rows {
-        let get = |k: &str| {
-            row.iter()
-                .find(|(key, _)| *key == k)
-                .map_or("", |(_, v)| *v)
-        };
+        let get = |k: &str| field(row, k).unwrap_or("");
         let num = |k: &str| get(k).parse::<f64>().unwrap_or(0.0);
         println!(
             "    {:<18} {:>8.1} {:>8.1} {:>8.1}  {}",
@@ -555,6 +540,16 @@ mod tests {
             peak_rss_kb("first_stage: memory: VmHWM=? kB Rss=? kB"),
             None
         );
+    }
+
+    #[test]
+    fn fields_are_whole_keys() {
+        let l = "BENCH_MODPROBE ours round=1 start_ms=5 ms=1090 loaded=26";
+        assert_eq!(field(l, "ms"), Some("1090"));
+        assert_eq!(field(l, "start_ms"), Some("5"));
+        assert_eq!(field(l, "loaded"), Some("26"));
+        assert_eq!(field(l, "ours"), None);
+        assert_eq!(field(l, "s"), None);
     }
 
     #[test]
