@@ -122,36 +122,30 @@ impl Graph {
     /// First module first; ties go to the lowest plan indices.
     pub(crate) fn longest_chain(&self, cost: &[Duration]) -> Vec<usize> {
         let n = self.waiting.len();
-        // The longest chain ending just before / at each module, and where it came from.
+        // The longest chain ending just before each module, and where it came from.
         let mut before = vec![Duration::ZERO; n];
-        let mut end = vec![Duration::ZERO; n];
         let mut via: Vec<Option<usize>> = vec![None; n];
+        // The module the longest chain so far ends at, and that chain's length.
+        let mut last: Option<(usize, Duration)> = None;
         for i in 0..n {
             let here = before.get(i).copied().unwrap_or_default()
                 + cost.get(i).copied().unwrap_or_default();
-            if let Some(e) = end.get_mut(i) {
-                *e = here;
+            if last.is_none_or(|(_, best)| here > best) {
+                last = Some((i, here));
             }
-            for &j in self
+            let dependents = self
                 .dependents
                 .get(i)
                 .map(Vec::as_slice)
-                .unwrap_or_default()
-            {
-                if let (true, Some(b)) = (j > i, before.get_mut(j)) {
-                    if here > *b || via.get(j).copied().flatten().is_none() {
-                        *b = here;
-                        if let Some(v) = via.get_mut(j) {
-                            *v = Some(i);
-                        }
-                    }
+                .unwrap_or_default();
+            for &j in dependents.iter().filter(|&&j| j > i) {
+                let (Some(b), Some(v)) = (before.get_mut(j), via.get_mut(j)) else {
+                    continue;
+                };
+                if v.is_none() || here > *b {
+                    *b = here;
+                    *v = Some(i);
                 }
-            }
-        }
-        let mut last = None;
-        for (i, e) in end.iter().enumerate() {
-            if last.is_none_or(|(_, best)| *e > best) {
-                last = Some((i, *e));
             }
         }
         let mut chain = Vec::new();
