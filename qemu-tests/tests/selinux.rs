@@ -117,6 +117,34 @@ fn full_read_denial(log: &BootLog) -> Option<&str> {
     })
 }
 
+/// What every probe boot shows: the mode, the probe's and ueventd's domains, the probe's
+/// read of `/dev/full` allowed (permissive) or denied (enforcing) with the matching avc
+/// record, and no other denial.
+fn expect_probe_mode(log: &BootLog, enforcing: bool) {
+    let (enforce, read, permissive) = if enforcing {
+        ("1", "denied", "permissive=0")
+    } else {
+        ("0", "allowed", "permissive=1")
+    };
+    expect_line(log, &format!("SELINUX_ENFORCE={enforce}"));
+    expect_line(log, "PROBE_LABEL=u:r:kernel:s0");
+    expect_line(log, "UEVENTD_LABEL=u:r:ueventd:s0");
+    expect_line(log, &format!("FULL_READ={read}"));
+    let denial = full_read_denial(log)
+        .unwrap_or_else(|| panic!("{}", log.report("no avc record for /dev/full")));
+    assert!(denial.contains(permissive), "{denial}");
+    expect_only_restricted_denials(log);
+}
+
+/// How every probe boot ends: `getcon` worked, the vendor file's bad lines were logged,
+/// restorecon labelled everything, and the guest powered off cleanly.
+fn expect_probe_end(log: &BootLog) {
+    expect_line(log, "GETCON_STATUS=0");
+    expect_bad_lines_logged(log);
+    expect_restorecon_clean(log);
+    log.assert_clean_poweroff();
+}
+
 /// The allow-all policy covers the whole boot: every AVC denial is about the probe's read
 /// of the one `restricted_device` file.
 fn expect_only_restricted_denials(log: &BootLog) {
@@ -217,15 +245,8 @@ fn aarch64_permissive_labels() {
     log.assert_contains(&format!(
         "first_stage: selinux: policy loaded ({policy_len} bytes), permissive"
     ));
-    expect_line(&log, "SELINUX_ENFORCE=0");
-    expect_line(&log, "PROBE_LABEL=u:r:kernel:s0");
-    expect_line(&log, "UEVENTD_LABEL=u:r:ueventd:s0");
     // Permissive: the read is allowed, and the denial it would be is logged.
-    expect_line(&log, "FULL_READ=allowed");
-    let denial = full_read_denial(&log)
-        .unwrap_or_else(|| panic!("{}", log.report("no avc record for /dev/full")));
-    assert!(denial.contains("permissive=1"), "{denial}");
-    expect_only_restricted_denials(&log);
+    expect_probe_mode(&log, false);
 
     // devtmpfs nodes, labelled by the first stage's restorecon of /dev.
     expect_label(&log, "/dev/null", "u:object_r:null_device:s0");
@@ -263,12 +284,8 @@ fn aarch64_permissive_labels() {
     expect_label(&log, "/proc/cmdline", "u:object_r:proc:s0");
     expect_label(&log, "/sys/kernel", "u:object_r:sysfs:s0");
     expect_label(&log, "/sys/fs/selinux/enforce", "u:object_r:selinuxfs:s0");
-    expect_line(&log, "GETCON_STATUS=0");
     expect_line(&log, "PROBE_DONE");
-
-    expect_bad_lines_logged(&log);
-    expect_restorecon_clean(&log);
-    log.assert_clean_poweroff();
+    expect_probe_end(&log);
 }
 
 /// x86_64, enforcing (no `androidboot.selinux`), no vendor partition: the vendor file
@@ -311,14 +328,7 @@ fn x86_64_enforcing_denies() {
 
     let log = boot(&g, "x86_64 enforcing");
     log.assert_contains("bytes), enforcing");
-    expect_line(&log, "SELINUX_ENFORCE=1");
-    expect_line(&log, "PROBE_LABEL=u:r:kernel:s0");
-    expect_line(&log, "UEVENTD_LABEL=u:r:ueventd:s0");
-    expect_line(&log, "FULL_READ=denied");
-    let denial = full_read_denial(&log)
-        .unwrap_or_else(|| panic!("{}", log.report("no avc record for /dev/full")));
-    assert!(denial.contains("permissive=0"), "{denial}");
-    expect_only_restricted_denials(&log);
+    expect_probe_mode(&log, true);
     expect_label(&log, "/dev/null", "u:object_r:null_device:s0");
     expect_label(&log, "/dev/full", "u:object_r:restricted_device:s0");
     expect_label(
@@ -327,10 +337,7 @@ fn x86_64_enforcing_denies() {
         "u:object_r:microdroid_resources_file:s0",
     );
     expect_label(&log, "/data", "u:object_r:system_data_file:s0");
-    expect_line(&log, "GETCON_STATUS=0");
-    expect_bad_lines_logged(&log);
-    expect_restorecon_clean(&log);
-    log.assert_clean_poweroff();
+    expect_probe_end(&log);
 }
 
 /// A policy cut in half: the kernel refuses it, the first stage fails closed with
