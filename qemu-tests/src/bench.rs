@@ -168,7 +168,7 @@ use std::collections::BTreeMap;
 
 use initramfs::Archive;
 
-use crate::console::BootLog;
+use crate::console::{BootLog, VENDOR_BOOT_PHASES};
 use crate::scenario::{Guest, VendorOptions, VendorTree};
 use crate::{baseline, demo, guest, modules, Arch};
 
@@ -300,16 +300,14 @@ pub fn boot(rounds: usize) -> Result<(), HarnessError> {
             runs.entry(name).or_default().push(phases);
         }
     }
-    let phases = [
-        "early_mounts",
-        "modules",
-        "partition",
-        "vbmeta",
-        "dice",
-        "verity",
-        "vendor_mount",
-        "vendor_modules",
-    ];
+    // The first-stage phases from the early mounts to the vendor modules (the baseline
+    // prints them too, except `dice`).
+    let phases: Vec<&str> = VENDOR_BOOT_PHASES
+        .iter()
+        .copied()
+        .skip_while(|p| *p != "early_mounts")
+        .take_while(|p| *p != "selinux")
+        .collect();
     println!(
         "boot benchmark: {} rounds, aarch64 TCG, {} vendor modules, kernel {}",
         rounds.max(1),
