@@ -20,6 +20,11 @@ const CDI_ATTEST_LABEL: i64 = 1;
 const CDI_SEAL_LABEL: i64 = 2;
 const CHAIN_LABEL: i64 = 3;
 
+/// Most entries a DICE chain may have: the root public key and at most 64 certificates.
+/// Real chains have fewer than ten; the cap bounds the work and memory a hostile handover
+/// can cost (checked on the array head, before any entry is collected).
+pub const MAX_CHAIN_ENTRIES: usize = 65;
+
 /// What is wrong with a handover.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HandoverError {
@@ -61,6 +66,16 @@ pub enum HandoverError {
     /// The chain has fewer than two entries (root key and at least one certificate).
     #[error("DICE chain has {0} entr(y/ies), at least 2 (root key + certificate) are required")]
     ChainTooShort(u64),
+    /// The chain has more entries than [`MAX_CHAIN_ENTRIES`].
+    #[error(
+        "DICE chain has {count} entries, at most {limit} (root key + 64 certificates) are accepted"
+    )]
+    ChainTooLong {
+        /// The number of entries the array head claims.
+        count: u64,
+        /// [`MAX_CHAIN_ENTRIES`].
+        limit: usize,
+    },
     /// The driver's region size is zero or larger than allowed.
     #[error("DICE region size {size} is not in 1..={limit}")]
     RegionSize {
@@ -199,20 +214,28 @@ fn read_cdi(r: &mut Reader<'_>, label: i64, field: &'static str) -> Result<Cdi, 
 }
 
 /// Splits an encoded chain into its entries' bytes (open-dice `DiceAndroidMainFlow` rules:
-/// an array of at least two well-formed items).
+/// an array of at least two well-formed items), refusing more than [`MAX_CHAIN_ENTRIES`]
+/// from the array head on, so nothing grows with a hostile count.
 pub(crate) fn chain_entries(chain: &[u8]) -> Result<Vec<&[u8]>, HandoverError> {
     let mut r = Reader::new(chain);
     let count = r.read_array().map_err(HandoverError::ChainNotArray)?;
     if count < 2 || count == u64::MAX {
         return Err(HandoverError::ChainTooShort(count));
     }
-    // Each entry takes at least one byte, which bounds the allocation by the input size.
-    let mut entries = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(chain.len()));
+    let too_long = HandoverError::ChainTooLong {
+        count,
+        limit: MAX_CHAIN_ENTRIES,
+    };
+    let count = usize::try_from(count)
+        .ok()
+        .filter(|&n| n <= MAX_CHAIN_ENTRIES)
+        .ok_or(too_long)?;
+    let mut entries = Vec::with_capacity(count);
     for index in 0..count {
-        entries.push(
-            r.skip()
-                .map_err(|source| HandoverError::ChainEntry { index, source })?,
-        );
+        entries.push(r.skip().map_err(|source| HandoverError::ChainEntry {
+            index: index as u64,
+            source,
+        })?);
     }
     Ok(entries)
 }

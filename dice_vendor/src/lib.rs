@@ -47,8 +47,8 @@ pub use config_descriptor::ConfigValues;
 pub use dice::{Config, InputValues, Mode};
 pub use dice_chain_raw::DiceChainRaw;
 pub use error::DiceError;
-pub use handover::{main_flow, Handover, HandoverError};
-pub use source::{open_parent, sample_handover, OpenDiceRegion, ParentSource};
+pub use handover::{main_flow, Handover, HandoverError, MAX_CHAIN_ENTRIES};
+pub use source::{open_parent, sample_handover, OpenDiceRegion, ParentSource, MAX_REGION_SIZE};
 pub use vendor::{
     derive_and_write, derive_vendor_node, vendor_node_inputs, ParentKind, VendorMeasurement,
 };

@@ -20,8 +20,10 @@ use crate::sys::{self, Mapping};
 /// The driver node the guest uses.
 pub const DEFAULT_DEVICE: &str = "/dev/open-dice0";
 
-/// Largest region accepted (the real region is a few pages).
-pub const MAX_REGION_SIZE: u64 = 16 << 20;
+/// Largest region accepted. The real region is a few pages (a handover is two CDIs and a
+/// chain of a handful of certificates of a few hundred bytes each); 1 MiB bounds what a
+/// hostile host can make PID 1 map and copy.
+pub const MAX_REGION_SIZE: u64 = 1 << 20;
 
 /// Unmaps the region and wipes the driver, once.
 struct RegionGuard {

@@ -339,3 +339,40 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn chain_entries_are_capped_before_anything_is_collected() {
+    let parent = Handover::parse(V2_PARENT).unwrap();
+    let main_flow_error = |chain: Vec<u8>| {
+        let h = Handover::new(parent.cdi_attest(), parent.cdi_seal(), Some(chain));
+        match main_flow(&h, &input()) {
+            Err(DiceError::HandoverInvalid(e)) => e,
+            other => panic!("{other:?}"),
+        }
+    };
+    let limit = dice_vendor::MAX_CHAIN_ENTRIES;
+    assert_eq!(limit, 65, "a root key and at most 64 certificates");
+    // One entry more than the cap, each a one-byte item: well-formed, refused.
+    let mut over = vec![0x98, (limit + 1) as u8];
+    over.resize(2 + limit + 1, 0x00);
+    assert_eq!(
+        main_flow_error(over),
+        HandoverError::ChainTooLong {
+            count: 66,
+            limit: 65
+        }
+    );
+    // The head of a 16M-item chain is refused as read, whatever follows (nothing here).
+    assert_eq!(
+        main_flow_error(vec![0x9a, 0x01, 0x00, 0x00, 0x00]),
+        HandoverError::ChainTooLong {
+            count: 16 << 20,
+            limit: 65
+        }
+    );
+    // At the cap it is accepted (the entries are only checked for well-formedness).
+    let mut at = vec![0x98, limit as u8];
+    at.resize(2 + limit, 0x00);
+    let h = Handover::new(parent.cdi_attest(), parent.cdi_seal(), Some(at));
+    assert!(main_flow(&h, &input()).is_ok());
+}

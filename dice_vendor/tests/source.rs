@@ -138,3 +138,28 @@ fn unreadable_path_is_a_driver_error() {
     let err = open_parent(dir.path(), true).unwrap_err();
     assert!(matches!(err, DiceError::Driver { .. }), "{err}");
 }
+
+#[cfg(target_endian = "little")]
+#[test]
+fn region_larger_than_one_mib_is_refused_before_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("open-dice0");
+    // A file large enough for the size it claims: only the cap can refuse it.
+    for (size, accepted) in [
+        ((1u64 << 20) + 1, false),
+        (16 << 20, false),
+        (1 << 20, true),
+    ] {
+        let mut bytes = size.to_ne_bytes().to_vec();
+        bytes.resize(usize::try_from(size).unwrap(), 0);
+        std::fs::write(&path, &bytes).unwrap();
+        let err = OpenDiceRegion::open(&path).unwrap_err();
+        let is_size = matches!(
+            err,
+            DiceError::HandoverInvalid(HandoverError::RegionSize { size: s, limit }) if s == size && limit == 1 << 20
+        );
+        // At the cap the size passes and the (zero-padded) content is what fails.
+        assert_eq!(is_size, !accepted, "{size}: {err}");
+        assert_eq!(&std::fs::read(&path).unwrap()[..4], b"wipe");
+    }
+}
