@@ -407,8 +407,9 @@ impl HashtreeDescriptor {
     /// bytes; block sizes powers of two in 512..=65536; `image_size` a non-zero
     /// multiple of `data_block_size`; `tree_offset` a multiple of `hash_block_size`,
     /// not before `image_size`; `tree_size` exactly what the tree for `image_size`
-    /// needs; FEC either absent (all three fields 0) or `fec_num_roots` in 2..=24,
-    /// `fec_offset` a multiple of `data_block_size` at or after the tree end.
+    /// needs; FEC either absent (all three fields 0) or with equal data and hash block
+    /// sizes (Linux refuses FEC otherwise), `fec_num_roots` in 2..=24, `fec_offset` a
+    /// multiple of `data_block_size` at or after the tree end.
     pub fn validate(&self) -> Result<(), AvbError> {
         if self.dm_verity_version != DM_VERITY_VERSION {
             return Err(self.err(format!(
@@ -480,6 +481,13 @@ impl HashtreeDescriptor {
                 )));
             }
         } else {
+            if self.data_block_size != self.hash_block_size {
+                // Linux's verity_fec_ctr: "Block sizes must match to use FEC".
+                return Err(self.err(format!(
+                    "FEC needs data_block_size {} equal to hash_block_size {}",
+                    self.data_block_size, self.hash_block_size
+                )));
+            }
             if !FEC_ROOTS_RANGE.contains(&self.fec_num_roots) {
                 return Err(self.err(format!(
                     "fec_num_roots {} is outside 2..=24",

@@ -531,6 +531,27 @@ fn hashtree_descriptor_values() {
 }
 
 #[test]
+fn fec_needs_equal_data_and_hash_block_sizes() {
+    // 1024-byte hash blocks: 129 data blocks need 5 + 1 hash blocks.
+    let mut d = good_desc();
+    d.hash_block_size = 1024;
+    d.tree_size = 6 * 1024;
+    read(&signed_with(d.clone())).unwrap();
+    // The same geometry with FEC after the tree: Linux refuses it ("Block sizes must
+    // match to use FEC"), so the descriptor checks do too.
+    d.fec_num_roots = 2;
+    d.fec_size = 4096;
+    d.fec_offset = 131 * 4096;
+    let e = read(&signed_with(d)).unwrap_err();
+    assert!(matches!(e, AvbError::Hashtree { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("FEC needs data_block_size 4096 equal to hash_block_size 1024"),
+        "{e}"
+    );
+}
+
+#[test]
 fn hashtree_placement_against_footer() {
     // The partition's vbmeta sits at 132 * 4096; a tree that ends past it is refused.
     let mut d = good_desc();
