@@ -73,6 +73,12 @@ pub enum EncodeError {
         /// The offending value.
         value: String,
     },
+    /// The request does not fit the header's 32-bit `data_size`.
+    #[error("device-mapper request of {size} bytes is too large")]
+    TooLarge {
+        /// The bytes the request needs.
+        size: usize,
+    },
 }
 
 fn put_u32(buf: &mut [u8], at: usize, v: u32) {
@@ -123,6 +129,22 @@ const OFF_NAME: usize = 48;
 const OFF_UUID: usize = OFF_NAME + DM_NAME_LEN;
 
 /// A `struct dm_ioctl` request buffer (with room for the kernel's reply).
+///
+/// The buffer is private: the only way to hand it to the kernel is
+/// [`crate::sys::dm_ioctl`], which stamps `data_size` from the buffer's own length right
+/// before the call, so safe code cannot make the kernel read or write past it.
+///
+/// ```compile_fail
+/// let mut r = first_stage_init::dm::Request::create("x", "").unwrap();
+/// r.as_mut_bytes()[12] = 0xff; // no mutable access to the raw header
+/// ```
+///
+/// ```compile_fail
+/// let control = std::fs::File::open("/dev/mapper/control").unwrap();
+/// let mut buf = [0u8; 16];
+/// // A bare byte buffer is not a request.
+/// first_stage_init::sys::dm_ioctl(&control, first_stage_init::dm::Command::DevCreate, &mut buf);
+/// ```
 pub struct Request {
     buf: Vec<u8>,
 }
@@ -131,11 +153,12 @@ impl Request {
     fn header(name: &str, uuid: &str, flags: u32, extra: usize) -> Result<Request, EncodeError> {
         // Leave room for the kernel to write status back into the data area.
         let size = DM_IOCTL_SIZE + extra.max(1024);
+        let data_size = u32::try_from(size).map_err(|_| EncodeError::TooLarge { size })?;
         let mut buf = vec![0u8; size];
         for (i, v) in DM_VERSION.iter().enumerate() {
             put_u32(&mut buf, i * 4, *v);
         }
-        put_u32(&mut buf, OFF_DATA_SIZE, size as u32);
+        put_u32(&mut buf, OFF_DATA_SIZE, data_size);
         put_u32(&mut buf, OFF_DATA_START, DM_IOCTL_SIZE as u32);
         put_u32(&mut buf, OFF_FLAGS, flags);
         put_str(&mut buf, OFF_NAME, DM_NAME_LEN, "name", name, false)?;
@@ -190,8 +213,13 @@ impl Request {
         Request::header(name, "", 0, 0)
     }
 
-    /// The buffer handed to the kernel.
-    pub fn as_mut_bytes(&mut self) -> &mut [u8] {
+    /// The buffer for the kernel, its `data_size` field set to the buffer's length (the
+    /// kernel reads and writes at most `data_size` bytes). Only [`crate::sys::dm_ioctl`]
+    /// uses it, immediately.
+    pub(crate) fn kernel_buffer(&mut self) -> &mut [u8] {
+        // The constructors keep the length within u32 (checked in `header`).
+        let len = u32::try_from(self.buf.len()).unwrap_or(u32::MAX);
+        put_u32(&mut self.buf, OFF_DATA_SIZE, len);
         &mut self.buf
     }
 
@@ -265,6 +293,28 @@ mod tests {
     }
 
     #[test]
+    fn the_kernel_buffer_always_carries_its_own_length() {
+        let t = Target {
+            start_sector: 0,
+            length_sectors: 8,
+            target_type: "verity".into(),
+            params: "p".repeat(5000),
+        };
+        for mut r in [
+            Request::create("a", "u").unwrap(),
+            Request::load_table("a", &t, true).unwrap(),
+            Request::resume("a").unwrap(),
+            Request::remove("a").unwrap(),
+        ] {
+            let len = r.bytes().len();
+            assert!(len >= DM_IOCTL_SIZE + 1024);
+            let buf = r.kernel_buffer();
+            assert_eq!(get_u32(buf, OFF_DATA_SIZE) as usize, len);
+            assert_eq!(buf.len(), len);
+        }
+    }
+
+    #[test]
     fn rejects_bad_names() {
         assert!(Request::create("", "").is_err());
         assert!(Request::create(&"x".repeat(128), "").is_err());
@@ -334,13 +384,23 @@ pub fn create_device(
         Ok::<_, DmError>(resume.dev())
     })();
     if made.is_err() {
-        if let Ok(mut rm) = Request::remove(name) {
-            if let Err(e) = p.dm(dev_root, Command::DevRemove, &mut rm) {
-                log::warn!("removing half-made device-mapper device {name}: {e}");
-            }
-        }
+        remove_device(p, dev_root, name);
     }
     made
+}
+
+/// Removes device `name` after a failed setup (DM_DEV_REMOVE); a failure to remove is
+/// logged, as the setup's own error is the one to report.
+pub fn remove_device(p: &dyn crate::platform::Platform, dev_root: &std::path::Path, name: &str) {
+    let removed = Request::remove(name)
+        .map_err(|e| e.to_string())
+        .and_then(|mut rm| {
+            p.dm(dev_root, Command::DevRemove, &mut rm)
+                .map_err(|e| e.to_string())
+        });
+    if let Err(e) = removed {
+        log::warn!("removing half-made device-mapper device {name}: {e}");
+    }
 }
 
 #[cfg(test)]

@@ -31,6 +31,8 @@ pub trait Platform: Sync {
     fn mknod_block(&self, path: &Path, mode: u32, major: u32, minor: u32) -> io::Result<()>;
     /// Creates a symlink `link` → `target`.
     fn symlink(&self, target: &Path, link: &Path) -> io::Result<()>;
+    /// Removes a file, device node or symlink (not a directory).
+    fn remove_file(&self, path: &Path) -> io::Result<()>;
     /// Issues one device-mapper command (the control node is under `dev_root`).
     fn dm(&self, dev_root: &Path, cmd: dm::Command, req: &mut dm::Request) -> io::Result<()>;
     /// Device node operations (ueventd's, shared with the first stage).
@@ -76,12 +78,16 @@ impl Platform for Kernel {
         std::os::unix::fs::symlink(target, link)
     }
 
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+
     fn dm(&self, dev_root: &Path, cmd: dm::Command, req: &mut dm::Request) -> io::Result<()> {
         let control = fs::OpenOptions::new()
             .read(true)
             .write(true)
             .open(dev_root.join("mapper/control"))?;
-        sys::dm_ioctl(&control, cmd.request(), req.as_mut_bytes())
+        sys::dm_ioctl(&control, cmd, req)
     }
 
     fn device_ops(&self) -> &dyn ueventd::DeviceOps {
@@ -108,10 +114,13 @@ pub enum Op {
     Symlink(PathBuf, PathBuf),
     /// A device-mapper command with a copy of its request bytes.
     Dm(dm::Command, Vec<u8>),
+    /// `remove_file(path)`.
+    Remove(PathBuf),
 }
 
 /// A fake that records every operation and succeeds, except for mounts onto targets
-/// listed in `fail_mounts` and device-mapper commands listed in `fail_dm`. Device nodes
+/// listed in `fail_mounts`, device-mapper commands listed in `fail_dm`, and directories,
+/// nodes and links made at paths listed in `fail_paths`. Device nodes
 /// and module loads go to ueventd's and modprobe's own recording fakes.
 #[derive(Default)]
 pub struct Recorder {
@@ -125,6 +134,8 @@ pub struct Recorder {
     pub fail_mounts: Vec<PathBuf>,
     /// Device-mapper commands that fail with `EINVAL`.
     pub fail_dm: Vec<dm::Command>,
+    /// Paths whose `mkdir_all`, `mknod_block` or `symlink` (the link) fail with `EACCES`.
+    pub fail_paths: Vec<PathBuf>,
 }
 
 impl Recorder {
@@ -138,12 +149,19 @@ impl Recorder {
             o.push(op);
         }
     }
+
+    fn outcome(&self, path: &Path) -> io::Result<()> {
+        if self.fail_paths.iter().any(|p| p == path) {
+            return Err(io::Error::from_raw_os_error(libc::EACCES));
+        }
+        Ok(())
+    }
 }
 
 impl Platform for Recorder {
     fn mkdir_all(&self, path: &Path, mode: u32) -> io::Result<()> {
         self.push(Op::Mkdir(path.to_owned(), mode));
-        Ok(())
+        self.outcome(path)
     }
 
     fn mount(
@@ -174,11 +192,16 @@ impl Platform for Recorder {
 
     fn mknod_block(&self, path: &Path, mode: u32, major: u32, minor: u32) -> io::Result<()> {
         self.push(Op::MknodBlock(path.to_owned(), mode, major, minor));
-        Ok(())
+        self.outcome(path)
     }
 
     fn symlink(&self, target: &Path, link: &Path) -> io::Result<()> {
         self.push(Op::Symlink(target.to_owned(), link.to_owned()));
+        self.outcome(link)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        self.push(Op::Remove(path.to_owned()));
         Ok(())
     }
 

@@ -89,16 +89,22 @@ pub fn execv(path: &Path, args: &[&str]) -> io::Error {
     }
 }
 
-/// One device-mapper ioctl on an open `/dev/mapper/control`. `buf` is a complete
-/// `struct dm_ioctl` request whose `data_size` field equals `buf.len()` (built by
-/// [`crate::dm::Request`]); the kernel reads and writes only within it.
-pub fn dm_ioctl(control: &File, request: u64, buf: &mut [u8]) -> io::Result<()> {
-    // SAFETY: `buf` is a live, writable buffer of `data_size` bytes laid out as
-    // `struct dm_ioctl`; the kernel bounds its accesses by `data_size`.
+/// One device-mapper command on an open `/dev/mapper/control`. The request is typed: its
+/// buffer is private to [`crate::dm::Request`], at least a `struct dm_ioctl` long, and
+/// its `data_size` is set from the buffer's length here, right before the call.
+pub fn dm_ioctl(
+    control: &File,
+    cmd: crate::dm::Command,
+    req: &mut crate::dm::Request,
+) -> io::Result<()> {
+    let buf = req.kernel_buffer();
+    // SAFETY: `buf` is a live, writable buffer laid out as `struct dm_ioctl` (at least
+    // 312 bytes) whose `data_size` field equals `buf.len()`; the kernel bounds every
+    // access by `data_size`, and the request number encodes `sizeof(struct dm_ioctl)`.
     let rc = unsafe {
         libc::ioctl(
             control.as_raw_fd(),
-            request as libc::Ioctl,
+            cmd.request() as libc::Ioctl,
             buf.as_mut_ptr().cast::<libc::c_void>(),
         )
     };

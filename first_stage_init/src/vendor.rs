@@ -158,6 +158,30 @@ pub fn setup_verity(
     );
     let (major, minor) = dm::create_device(p, dev_root, VERITY_NAME, "", &target, true)
         .map_err(|e| Fatal::new(Reason::DmVeritySetup, e.to_string()))?;
+    // From here on every error removes what was made (node, then device), so a failed
+    // setup leaves nothing behind.
+    let mut made: Vec<PathBuf> = Vec::new();
+    let linked = link_verity_device(p, dev_root, major, minor, &mut made);
+    if linked.is_err() {
+        for path in made.iter().rev() {
+            if let Err(e) = p.remove_file(path) {
+                log::warn!("removing {}: {e}", path.display());
+            }
+        }
+        dm::remove_device(p, dev_root, VERITY_NAME);
+    }
+    linked
+}
+
+/// Makes `/dev/block/dm-N` and the `/dev/block/mapper/vendor-verity` link to it, pushing
+/// each path it creates onto `made`.
+fn link_verity_device(
+    p: &dyn Platform,
+    dev_root: &Path,
+    major: u32,
+    minor: u32,
+    made: &mut Vec<PathBuf>,
+) -> Result<PathBuf, Fatal> {
     let fail =
         |what: &str, e: std::io::Error| Fatal::new(Reason::DmVeritySetup, format!("{what}: {e}"));
     let node = dev_root.join(format!("block/dm-{minor}"));
@@ -165,7 +189,7 @@ pub fn setup_verity(
     p.mkdir_all(&mapper, 0o755)
         .map_err(|e| fail("mkdir /dev/block/mapper", e))?;
     match p.mknod_block(&node, 0o600, major, minor) {
-        Ok(()) => {}
+        Ok(()) => made.push(node.clone()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(fail("mknod", e)),
     }
@@ -274,5 +298,109 @@ mod tests {
         ]);
         let e = wait_for_partition(sys.path(), Duration::from_secs(5)).unwrap_err();
         assert_eq!(e.reason, Reason::VendorPartitionAmbiguous);
+    }
+
+    fn verity_inputs() -> (BlockDevice, HashtreeDescriptor) {
+        let dev = BlockDevice {
+            name: "vda1".into(),
+            major: 254,
+            minor: 1,
+            partname: Some(VENDOR_PARTITION.into()),
+            partn: Some(1),
+            devpath: "/devices/vda/vda1".into(),
+        };
+        // 129 blocks of 4096 with sha256: a tree of 2 + 1 blocks.
+        let desc = HashtreeDescriptor {
+            dm_verity_version: 1,
+            image_size: 129 * 4096,
+            tree_offset: 129 * 4096,
+            tree_size: 3 * 4096,
+            data_block_size: 4096,
+            hash_block_size: 4096,
+            fec_num_roots: 0,
+            fec_offset: 0,
+            fec_size: 0,
+            hash_algorithm: "sha256".into(),
+            partition_name: VENDOR_PARTITION.into(),
+            salt: vec![0xaa; 32],
+            root_digest: vec![0x55; 32],
+            flags: 0,
+        };
+        (dev, desc)
+    }
+
+    /// The device-mapper commands and node operations a run recorded, in order.
+    fn verity_ops(r: &crate::platform::Recorder) -> Vec<String> {
+        use crate::platform::Op;
+        r.take()
+            .into_iter()
+            .filter_map(|op| match op {
+                Op::Dm(cmd, _) => Some(format!("{cmd:?}")),
+                Op::MknodBlock(p, ..) => Some(format!("mknod {}", p.display())),
+                Op::Symlink(_, l) => Some(format!("symlink {}", l.display())),
+                Op::Remove(p) => Some(format!("remove {}", p.display())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn setup_verity_makes_the_device_node_and_link() {
+        let (dev, desc) = verity_inputs();
+        let r = crate::platform::Recorder::default();
+        let link = setup_verity(&r, Path::new("/dev"), &dev, &desc).unwrap();
+        assert_eq!(link, Path::new("/dev/block/mapper/vendor-verity"));
+        assert_eq!(
+            verity_ops(&r),
+            [
+                "DevCreate",
+                "TableLoad",
+                "DevSuspend",
+                "mknod /dev/block/dm-0",
+                "symlink /dev/block/mapper/vendor-verity"
+            ]
+        );
+    }
+
+    #[test]
+    fn setup_verity_removes_what_it_made_on_every_later_error() {
+        let (dev, desc) = verity_inputs();
+        let cases: [(&str, &[&str]); 3] = [
+            (
+                "/dev/block/mapper",
+                &["DevCreate", "TableLoad", "DevSuspend", "DevRemove"],
+            ),
+            (
+                "/dev/block/dm-0",
+                &[
+                    "DevCreate",
+                    "TableLoad",
+                    "DevSuspend",
+                    "mknod /dev/block/dm-0",
+                    "DevRemove",
+                ],
+            ),
+            (
+                "/dev/block/mapper/vendor-verity",
+                &[
+                    "DevCreate",
+                    "TableLoad",
+                    "DevSuspend",
+                    "mknod /dev/block/dm-0",
+                    "symlink /dev/block/mapper/vendor-verity",
+                    "remove /dev/block/dm-0",
+                    "DevRemove",
+                ],
+            ),
+        ];
+        for (failing, expected) in cases {
+            let r = crate::platform::Recorder {
+                fail_paths: vec![PathBuf::from(failing)],
+                ..Default::default()
+            };
+            let e = setup_verity(&r, Path::new("/dev"), &dev, &desc).unwrap_err();
+            assert_eq!(e.reason, Reason::DmVeritySetup, "{failing}");
+            assert_eq!(verity_ops(&r), expected, "{failing}");
+        }
     }
 }
