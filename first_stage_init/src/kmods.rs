@@ -55,9 +55,10 @@ pub fn load_pass(
     let list = dir.join("modules.load");
     let names = modprobe::read_load_list(&list).map_err(|e| e.to_string())?;
     let db = ModuleDb::load(dir).map_err(|e| e.to_string())?;
-    for w in db.warnings() {
+    for w in names.problem_lines(&list).iter().chain(db.warnings()) {
         log::warn!("modules: {w}");
     }
+    let names = names.entries;
     let mut refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let opts = PlanOptions {
         blocklist: true,

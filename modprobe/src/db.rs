@@ -1,7 +1,7 @@
 //! [`ModuleDb`]: everything the `modules.*` files of one or more module directories say,
 //! keyed by canonical module name, plus name resolution (module name → alias → built-in).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
@@ -57,6 +57,9 @@ struct Alias {
     module: String,
 }
 
+/// Where a directory's files come from: the file's bytes, `None` for a missing file.
+type Reader<'r> = dyn Fn(&Path) -> Result<Option<Vec<u8>>, ModprobeError> + 'r;
+
 /// The merged contents of the `modules.*` files of one or more module directories.
 #[derive(Debug, Clone, Default)]
 pub struct ModuleDb {
@@ -74,6 +77,11 @@ impl ModuleDb {
     /// Reads the module directory `dir`: `modules.dep` (required), and `modules.alias`,
     /// `modules.softdep`, `modules.options`, `modules.blocklist`, `modules.builtin` when
     /// they exist.
+    ///
+    /// As AOSP's `libmodprobe` reads them, a bad line is reported in
+    /// [`ModuleDb::warnings`] (`file:line: what; line skipped`) and every other line
+    /// counts; an optional file that cannot be read is reported and skipped. Errors: no
+    /// readable `modules.dep` of at most [`MAX_FILE_SIZE`] bytes.
     pub fn load(dir: &Path) -> Result<ModuleDb, ModprobeError> {
         Self::load_dirs(&[dir.to_path_buf()])
     }
@@ -81,8 +89,9 @@ impl ModuleDb {
     /// Reads several module directories (AOSP `modprobe -d DIR -d DIR…`), in order.
     ///
     /// A module listed in a later directory's `modules.dep` replaces an earlier one;
-    /// aliases, soft dependencies, blocklists and built-ins accumulate; two `options`
-    /// lines for one module are an error even in different directories (as in AOSP).
+    /// aliases, soft dependencies, blocklists and built-ins accumulate; of two `options`
+    /// lines for one module the first is kept, even in different directories (as in
+    /// AOSP), and the second reported.
     pub fn load_dirs(dirs: &[PathBuf]) -> Result<ModuleDb, ModprobeError> {
         if dirs.is_empty() {
             return Err(ModprobeError::NoDirectories);
@@ -92,48 +101,76 @@ impl ModuleDb {
             ..ModuleDb::default()
         };
         for dir in dirs {
-            db.add_dir(dir)?;
+            db.add_dir(dir, &read_optional)?;
         }
         Ok(db)
     }
 
-    fn add_dir(&mut self, dir: &Path) -> Result<(), ModprobeError> {
+    /// [`ModuleDb::load`] of a directory whose files are given as (file name, contents)
+    /// instead of read: what tests and fuzzing use to skip the filesystem. A file not
+    /// given is a missing file.
+    pub fn from_contents(dir: &Path, files: &[(&str, &[u8])]) -> Result<ModuleDb, ModprobeError> {
+        let mut db = ModuleDb {
+            dirs: vec![dir.to_path_buf()],
+            ..ModuleDb::default()
+        };
+        let given = |path: &Path| -> Result<Option<Vec<u8>>, ModprobeError> {
+            Ok(files
+                .iter()
+                .find(|(name, _)| path.file_name() == Some(std::ffi::OsStr::new(name)))
+                .map(|(_, bytes)| bytes.to_vec()))
+        };
+        db.add_dir(dir, &given)?;
+        Ok(db)
+    }
+
+    fn add_dir(&mut self, dir: &Path, read: &Reader<'_>) -> Result<(), ModprobeError> {
         let dep_path = dir.join("modules.dep");
-        let Some(bytes) = read_optional(&dep_path)? else {
+        let Some(bytes) = read(&dep_path)? else {
             return Err(ModprobeError::MissingModulesDep {
                 dir: dir.to_path_buf(),
             });
         };
-        self.add_deps(dir, &dep_path, parse::decode(&dep_path, &bytes)?)?;
-        self.with_optional(dir, "modules.alias", Self::add_aliases)?;
-        self.with_optional(dir, "modules.softdep", Self::add_softdeps)?;
-        self.with_optional(dir, "modules.options", Self::add_options)?;
-        self.with_optional(dir, "modules.blocklist", |db, path, text| {
-            for entry in parse::parse_blocklist(path, text)? {
-                db.blocklist.insert(entry.module);
-            }
-            Ok(())
-        })?;
-        self.with_optional(dir, "modules.builtin", |db, path, text| {
-            db.builtin.extend(parse::parse_builtin(path, text)?);
-            Ok(())
-        })
+        self.add_deps(dir, &dep_path, &bytes);
+        self.with_optional(dir, read, "modules.alias", Self::add_aliases);
+        self.with_optional(dir, read, "modules.softdep", Self::add_softdeps);
+        self.with_optional(dir, read, "modules.options", Self::add_options);
+        self.with_optional(dir, read, "modules.blocklist", |db, path, bytes| {
+            let parsed = parse::parse_blocklist(path, bytes);
+            db.note_problems(path, &parsed);
+            db.blocklist
+                .extend(parsed.entries.into_iter().map(|e| e.module));
+        });
+        self.with_optional(dir, read, "modules.builtin", |db, path, bytes| {
+            let parsed = parse::parse_builtin(path, bytes);
+            db.note_problems(path, &parsed);
+            db.builtin.extend(parsed.entries);
+        });
+        Ok(())
     }
 
+    /// Reads an optional file and hands its bytes to `add`; a missing file is nothing, an
+    /// unreadable one a warning.
     fn with_optional(
         &mut self,
         dir: &Path,
+        read: &Reader<'_>,
         file: &str,
-        add: impl FnOnce(&mut Self, &Path, &str) -> Result<(), ModprobeError>,
-    ) -> Result<(), ModprobeError> {
+        add: impl FnOnce(&mut Self, &Path, &[u8]),
+    ) {
         let path = dir.join(file);
-        match read_optional(&path)? {
-            Some(bytes) => add(self, &path, parse::decode(&path, &bytes)?),
-            None => Ok(()),
+        match read(&path) {
+            Ok(Some(bytes)) => add(self, &path, &bytes),
+            Ok(None) => {}
+            Err(e) => self.warnings.push(format!("{e}; file skipped")),
         }
     }
 
-    fn add_deps(&mut self, dir: &Path, path: &Path, text: &str) -> Result<(), ModprobeError> {
+    fn note_problems<T>(&mut self, path: &Path, parsed: &parse::Parsed<T>) {
+        self.warnings.extend(parsed.problem_lines(path));
+    }
+
+    fn add_deps(&mut self, dir: &Path, path: &Path, bytes: &[u8]) {
         let resolve = |p: &str| -> PathBuf {
             if p.starts_with('/') {
                 PathBuf::from(p)
@@ -141,7 +178,18 @@ impl ModuleDb {
                 dir.join(p)
             }
         };
-        for entry in parse::parse_dep(path, text)? {
+        let parsed = parse::parse_dep(path, bytes);
+        self.note_problems(path, &parsed);
+        let mut lines: HashMap<String, usize> = HashMap::new();
+        for entry in parsed.entries {
+            if let Some(first) = lines.insert(entry.name.clone(), entry.line) {
+                self.warnings.push(format!(
+                    "{}:{}: module {} already listed at line {first}; this line replaces it",
+                    path.display(),
+                    entry.line,
+                    entry.name
+                ));
+            }
             let mut deps = Vec::with_capacity(entry.deps.len());
             for dep in &entry.deps {
                 let name = canonical_name(dep);
@@ -165,11 +213,12 @@ impl ModuleDb {
                 },
             );
         }
-        Ok(())
     }
 
-    fn add_aliases(&mut self, path: &Path, text: &str) -> Result<(), ModprobeError> {
-        for entry in parse::parse_alias(path, text)? {
+    fn add_aliases(&mut self, path: &Path, bytes: &[u8]) {
+        let parsed = parse::parse_alias(path, bytes);
+        self.note_problems(path, &parsed);
+        for entry in parsed.entries {
             match normalize_alias(&entry.pattern) {
                 Some(pattern) => self.aliases.push(Alias {
                     literal: pattern.find(['*', '?', '[', '\\']).unwrap_or(pattern.len()),
@@ -184,11 +233,12 @@ impl ModuleDb {
                 )),
             }
         }
-        Ok(())
     }
 
-    fn add_softdeps(&mut self, path: &Path, text: &str) -> Result<(), ModprobeError> {
-        for entry in parse::parse_softdep(path, text)? {
+    fn add_softdeps(&mut self, path: &Path, bytes: &[u8]) {
+        let parsed = parse::parse_softdep(path, bytes);
+        self.note_problems(path, &parsed);
+        for entry in parsed.entries {
             let location = format!("{}:{}", path.display(), entry.line);
             if !entry.ignored.is_empty() {
                 self.warnings.push(format!(
@@ -205,25 +255,22 @@ impl ModuleDb {
                     location,
                 });
         }
-        Ok(())
     }
 
-    fn add_options(&mut self, path: &Path, text: &str) -> Result<(), ModprobeError> {
-        for entry in parse::parse_options(path, text)? {
+    fn add_options(&mut self, path: &Path, bytes: &[u8]) {
+        let parsed = parse::parse_options(path, bytes);
+        self.note_problems(path, &parsed);
+        for entry in parsed.entries {
             let location = format!("{}:{}", path.display(), entry.line);
             if let Some((_, first)) = self.options.get(&entry.module) {
-                return Err(ModprobeError::parse(
-                    path,
-                    entry.line,
-                    format!(
-                        "second options line for {} (first at {first})",
-                        entry.module
-                    ),
+                self.warnings.push(format!(
+                    "{location}: second options line for {} ignored; the first (at {first}) is kept",
+                    entry.module
                 ));
+                continue;
             }
             self.options.insert(entry.module, (entry.params, location));
         }
-        Ok(())
     }
 
     /// The directories this database was read from.
@@ -267,7 +314,10 @@ impl ModuleDb {
         self.builtin.contains(canonical_key(name).as_ref())
     }
 
-    /// Non-fatal oddities found while reading (each starts with `file:line:`).
+    /// What was skipped or ignored while reading (each starts with `file:line:`, or
+    /// `file:` for a file): bad lines, second `options` lines, repeated `modules.dep`
+    /// lines, unreadable optional files, aliases with an unbalanced bracket, softdep names
+    /// before any `pre:`/`post:`.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
     }
@@ -323,10 +373,11 @@ impl ModuleDb {
 }
 
 /// Reads a modules.load-style list (`modules.load`, `modules.load.recovery`, …) into
-/// canonical module names, in order, without repeats. The file must exist.
-pub fn read_load_list(path: &Path) -> Result<Vec<String>, ModprobeError> {
+/// canonical module names, in order, without repeats; bad lines are in
+/// [`parse::Parsed::problems`] and skipped. The file must exist.
+pub fn read_load_list(path: &Path) -> Result<parse::Parsed<String>, ModprobeError> {
     match read_optional(path)? {
-        Some(bytes) => parse::parse_load_list(path, parse::decode(path, &bytes)?),
+        Some(bytes) => Ok(parse::parse_load_list(path, &bytes)),
         None => Err(ModprobeError::Io {
             path: path.to_path_buf(),
             source: ErrorKind::NotFound.into(),

@@ -127,15 +127,11 @@ impl fmt::Display for ModuleTiming {
 }
 
 impl LoadReport {
-    /// True unless a module that was not just a soft dependency failed, or a requested
-    /// module depends on a blocklisted one. (A module skipped because a dependency did
-    /// not load is not counted again: that dependency's own failure decides.)
+    /// True unless a module that was not just a soft dependency failed. Skipped modules
+    /// do not count: blocklisted ones (or depending on one) by design, as in AOSP, and one
+    /// skipped because a dependency did not load is decided by that dependency's failure.
     pub fn is_success(&self) -> bool {
         self.failed.iter().all(|f| f.soft)
-            && !self
-                .skipped
-                .iter()
-                .any(|(_, r)| matches!(r, SkipReason::BlocklistedDependency(_)))
     }
 }
 
@@ -220,24 +216,35 @@ impl Shared<'_> {
         self.wake.notify_all();
     }
 
-    /// Why `index` must be skipped, if one of its hard dependencies did not load.
+    /// Why `index` must be skipped, if one of its hard dependencies did not load, or it
+    /// is a post: soft dependency of a module that did not load.
     fn blocked(&self, state: &State, index: usize) -> Option<SkipReason> {
         if let Some(bad) = self.graph.invalid.get(index).copied().flatten() {
             return Some(SkipReason::DependencyFailed(format!(
                 "#{bad} (not earlier in the plan)"
             )));
         }
-        self.graph.deps.get(index)?.iter().find_map(|&d| {
-            let ok = state
+        let loaded = |d: usize| {
+            state
                 .outcome
                 .get(d)
                 .and_then(Option::as_ref)
-                .is_some_and(Outcome::ok);
-            (!ok).then(|| {
-                let name = self.plan.modules.get(d).map_or("?", |m| m.name.as_str());
-                SkipReason::DependencyFailed(name.to_owned())
-            })
-        })
+                .is_some_and(Outcome::ok)
+        };
+        let name = |d: usize| {
+            self.plan
+                .modules
+                .get(d)
+                .map_or("?", |m| m.name.as_str())
+                .to_owned()
+        };
+        if let Some(gate) = self.graph.gate.get(index).copied().flatten() {
+            if !loaded(gate) {
+                return Some(SkipReason::PostSoftDependencyOf(name(gate)));
+            }
+        }
+        let failed = self.graph.deps.get(index)?.iter().find(|&&d| !loaded(d))?;
+        Some(SkipReason::DependencyFailed(name(*failed)))
     }
 
     fn worker(&self, loader: &dyn ModuleLoader, worker: usize) {

@@ -36,6 +36,9 @@ pub(crate) struct Graph {
     pub(crate) deps: Vec<Vec<usize>>,
     /// The first hard dependency that is not earlier in the plan, per module.
     pub(crate) invalid: Vec<Option<usize>>,
+    /// [`crate::PlannedModule::post_of`] when it is earlier in the plan (otherwise
+    /// ignored, like a later `after` entry), per module.
+    pub(crate) gate: Vec<Option<usize>>,
     /// The modules waiting for each module (larger indices only, each once).
     pub(crate) dependents: Vec<Vec<usize>>,
     /// How many modules each module waits for.
@@ -49,6 +52,7 @@ impl Graph {
         let mut g = Graph {
             deps: Vec::with_capacity(n),
             invalid: Vec::with_capacity(n),
+            gate: Vec::with_capacity(n),
             dependents: vec![Vec::new(); n],
             waiting: Vec::with_capacity(n),
         };
@@ -64,7 +68,9 @@ impl Graph {
                 }
             }
             let mut preds: Vec<usize> = hard.clone();
+            let gate = module.post_of.filter(|&g| g < i);
             preds.extend(module.after.iter().copied().filter(|&a| a < i));
+            preds.extend(gate);
             if let Some(&first) = first_by_name.get(module.name.as_str()) {
                 preds.push(first);
             } else {
@@ -80,6 +86,7 @@ impl Graph {
             g.waiting.push(preds.len());
             g.deps.push(hard);
             g.invalid.push(bad);
+            g.gate.push(gate);
         }
         g
     }

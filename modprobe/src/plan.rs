@@ -26,8 +26,9 @@ use crate::name::canonical_name;
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
     /// Apply `modules.blocklist` (AOSP: always in the first stage, `-b` on the CLI): a
-    /// blocklisted requested module is skipped, and a requested module whose hard
-    /// dependencies include a blocklisted one is skipped and counts as a failure.
+    /// blocklisted requested module is skipped, and so is a requested module whose hard
+    /// dependencies include a blocklisted one (reported, not a failure: AOSP's
+    /// `IsBlocklisted` counts the dependencies too).
     pub blocklist: bool,
     /// Extra parameters per module, appended after its `modules.options` parameters:
     /// (module name or alias as requested, parameter string). An alias applies to every
@@ -57,6 +58,11 @@ pub struct PlannedModule {
     /// Size of the module file in bytes when the plan was made (0 if it could not be
     /// read): the executor's estimate of how long the module takes to load.
     pub size: u64,
+    /// The plan index (smaller than this module's) of the module this one is only here
+    /// for as a `post:` soft dependency, directly or as a dependency of one: it is loaded
+    /// only if that module loaded, as AOSP loads post: soft dependencies only after their
+    /// module succeeded. `None` when anything else wants it.
+    pub post_of: Option<usize>,
 }
 
 /// Why a module is not loaded.
@@ -64,10 +70,13 @@ pub struct PlannedModule {
 pub enum SkipReason {
     /// It is in `modules.blocklist` (not a failure).
     Blocklisted,
-    /// One of its hard dependencies (named) is blocklisted (a failure).
+    /// One of its hard dependencies (named) is blocklisted (not a failure, as in AOSP).
     BlocklistedDependency(String),
     /// One of its hard dependencies (named) failed or was skipped.
     DependencyFailed(String),
+    /// It is only wanted as a `post:` soft dependency of the named module, which did not
+    /// load (not a failure).
+    PostSoftDependencyOf(String),
 }
 
 impl fmt::Display for SkipReason {
@@ -78,6 +87,9 @@ impl fmt::Display for SkipReason {
                 write!(f, "depends on blocklisted module {dep}")
             }
             SkipReason::DependencyFailed(dep) => write!(f, "dependency {dep} did not load"),
+            SkipReason::PostSoftDependencyOf(owner) => {
+                write!(f, "post: soft dependency of {owner}, which did not load")
+            }
         }
     }
 }
@@ -142,6 +154,9 @@ struct Frame<'a> {
     stage: Stage,
     /// Plan index this module must come after (it is that module's `post:` dependency).
     after: Option<usize>,
+    /// The module whose loading this frame's module is conditional on
+    /// ([`PlannedModule::post_of`]).
+    gate: Option<usize>,
 }
 
 struct Planner<'a> {
@@ -216,7 +231,7 @@ impl<'a> Planner<'a> {
                         }
                         continue;
                     }
-                    self.visit(&module, None)?;
+                    self.visit(&module)?;
                     if self.listed.insert(format!("requested:{module}")) {
                         self.requested.push(module);
                     }
@@ -302,7 +317,7 @@ impl<'a> Planner<'a> {
         None
     }
 
-    fn frame(&mut self, name: &str, after: Option<usize>) -> Frame<'a> {
+    fn frame(&mut self, name: &str, after: Option<usize>, gate: Option<usize>) -> Frame<'a> {
         let db: &'a ModuleDb = self.db;
         let mut pre = Vec::new();
         let mut post = Vec::new();
@@ -334,6 +349,29 @@ impl<'a> Planner<'a> {
             post,
             stage: Stage::Deps(deps.len()),
             after,
+            gate,
+        }
+    }
+
+    /// `module` (already placed) is also wanted with condition `gate`: unless that is the
+    /// condition it already has, it and everything it needs become unconditional.
+    fn want_again(&mut self, module: &str, gate: Option<usize>) {
+        let Some(&index) = self.index.get(module) else {
+            return;
+        };
+        let mut todo = vec![index];
+        while let Some(i) = todo.pop() {
+            let Some(m) = self.plan.modules.get_mut(i) else {
+                continue;
+            };
+            let Some(old) = m.post_of else {
+                continue;
+            };
+            if i == index && gate == Some(old) {
+                return;
+            }
+            m.post_of = None;
+            todo.extend(m.deps.iter().chain(&m.after).filter(|&&d| d != old));
         }
     }
 
@@ -367,11 +405,12 @@ impl<'a> Planner<'a> {
     }
 
     /// Places `root` and everything it needs, unless already placed.
-    fn visit(&mut self, root: &str, after: Option<usize>) -> Result<(), ModprobeError> {
+    fn visit(&mut self, root: &str) -> Result<(), ModprobeError> {
         if self.index.contains_key(root) {
+            self.want_again(root, None);
             return Ok(());
         }
-        let first = self.frame(root, after);
+        let first = self.frame(root, None, None);
         self.in_progress.insert(root.to_owned());
         let mut stack = vec![first];
         while let Some(frame) = stack.last_mut() {
@@ -384,6 +423,8 @@ impl<'a> Planner<'a> {
                         continue;
                     };
                     if self.index.contains_key(dep) {
+                        let gate = frame.gate;
+                        self.want_again(dep, gate);
                         continue;
                     }
                     if self.in_progress.contains(dep) {
@@ -393,7 +434,8 @@ impl<'a> Planner<'a> {
                         cycle.push(dep.clone());
                         return Err(ModprobeError::Cycle { cycle });
                     }
-                    let next = self.frame(dep, None);
+                    let gate = frame.gate;
+                    let next = self.frame(dep, None, gate);
                     self.in_progress.insert(dep.clone());
                     stack.push(next);
                 }
@@ -404,8 +446,11 @@ impl<'a> Planner<'a> {
                     };
                     frame.stage = Stage::Pre(i + 1);
                     let owner = frame.name.clone();
-                    if !self.index.contains_key(&dep) && self.soft_ok(&dep, &owner)? {
-                        let next = self.frame(&dep, None);
+                    let gate = frame.gate;
+                    if self.index.contains_key(&dep) {
+                        self.want_again(&dep, gate);
+                    } else if self.soft_ok(&dep, &owner)? {
+                        let next = self.frame(&dep, None, gate);
                         self.in_progress.insert(dep);
                         stack.push(next);
                     }
@@ -418,8 +463,10 @@ impl<'a> Planner<'a> {
                         .iter()
                         .filter_map(|p| self.index.get(p).copied())
                         .chain(frame.after)
+                        .chain(frame.gate)
                         .collect();
-                    self.place(&name, after);
+                    let gate = frame.gate;
+                    self.place(&name, after, gate);
                     self.in_progress.remove(&name);
                 }
                 Stage::Post(i) => {
@@ -430,8 +477,10 @@ impl<'a> Planner<'a> {
                     frame.stage = Stage::Post(i + 1);
                     let owner = frame.name.clone();
                     let owner_index = self.index.get(&owner).copied();
-                    if !self.index.contains_key(&dep) && self.soft_ok(&dep, &owner)? {
-                        let next = self.frame(&dep, owner_index);
+                    if self.index.contains_key(&dep) {
+                        self.want_again(&dep, owner_index);
+                    } else if self.soft_ok(&dep, &owner)? {
+                        let next = self.frame(&dep, owner_index, owner_index);
                         self.in_progress.insert(dep);
                         stack.push(next);
                     }
@@ -441,7 +490,7 @@ impl<'a> Planner<'a> {
         Ok(())
     }
 
-    fn place(&mut self, name: &str, mut after: Vec<usize>) {
+    fn place(&mut self, name: &str, mut after: Vec<usize>, post_of: Option<usize>) {
         let mut deps: Vec<usize> = self
             .deps_of(name)
             .iter()
@@ -476,6 +525,7 @@ impl<'a> Planner<'a> {
             after,
             soft: true,
             size,
+            post_of,
         });
         self.index.insert(name.to_owned(), index);
     }

@@ -13,7 +13,7 @@ use crate::name::canonical_name;
 use crate::plan::PlannedModule;
 
 /// A hand-made plan entry: `/m/<name>.ko`, no parameters, hard `deps` and soft `after`
-/// plan indices, not soft, `size` bytes.
+/// plan indices, not soft, unconditional, `size` bytes.
 pub fn planned_module(name: &str, size: u64, deps: Vec<usize>, after: Vec<usize>) -> PlannedModule {
     PlannedModule {
         name: name.to_owned(),
@@ -23,6 +23,7 @@ pub fn planned_module(name: &str, size: u64, deps: Vec<usize>, after: Vec<usize>
         after,
         soft: false,
         size,
+        post_of: None,
     }
 }
 

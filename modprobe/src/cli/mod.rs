@@ -74,7 +74,11 @@ pub fn run(args: &[OsString], env: &mut CliEnv<'_>) -> i32 {
 /// Runs a parsed command; `Ok(false)` is a failure already reported.
 fn run_parsed(mut args: CliArgs, out: &mut Output<'_, '_>) -> Result<bool, String> {
     for file in &args.all_files {
-        for name in read_load_list(file).map_err(|e| e.to_string())? {
+        let list = read_load_list(file).map_err(|e| e.to_string())?;
+        for problem in list.problem_lines(file) {
+            out.warning(&problem);
+        }
+        for name in list.entries {
             if !args.modules.contains(&name) {
                 args.modules.push(name);
             }
@@ -109,7 +113,7 @@ fn run_parsed(mut args: CliArgs, out: &mut Output<'_, '_>) -> Result<bool, Strin
         ms(started.elapsed())
     ));
     for warning in db.warnings() {
-        out.detail(&format!("warning: {warning}"));
+        out.warning(warning);
     }
     let names: Vec<&str> = args.modules.iter().map(String::as_str).collect();
     match args.mode {
@@ -179,11 +183,7 @@ fn load(
                 "module {name} not found in modules.dep, modules.alias or modules.builtin"
             ));
         }
-        let blocked = plan
-            .skipped
-            .iter()
-            .any(|(_, r)| matches!(r, SkipReason::BlocklistedDependency(_)));
-        return Ok(plan.unresolved.is_empty() && !blocked);
+        return Ok(plan.unresolved.is_empty());
     }
     let report = execute(&plan, out.loader(), args.jobs);
     for name in &report.loaded {
@@ -204,8 +204,8 @@ fn load(
     }
     for (name, reason) in &report.skipped {
         match reason {
-            SkipReason::Blocklisted => out.detail(&format!("skipped {name}: {reason}")),
-            _ => out.error(&format!("skipped {name}: {reason}")),
+            SkipReason::DependencyFailed(_) => out.error(&format!("skipped {name}: {reason}")),
+            _ => out.detail(&format!("skipped {name}: {reason}")),
         }
     }
     for timing in &report.timings {

@@ -1,5 +1,5 @@
-//! Where the CLI's messages go: requested output and information to stdout, errors to
-//! stderr, and with `-s` also to the kernel log (one `<level>modprobe: …` record per
+//! Where the CLI's messages go: requested output and information to stdout, errors and
+//! warnings to stderr, and with `-s` also to the kernel log (one `<level>modprobe: …` record per
 //! message, the format `/dev/kmsg` expects). Every line is one `write` (stderr is not
 //! buffered), so a line on a shared console is never split by other writers.
 
@@ -11,6 +11,7 @@ use crate::loader::ModuleLoader;
 
 /// kmsg levels.
 const KERN_ERR: u8 = 3;
+const KERN_WARNING: u8 = 4;
 const KERN_INFO: u8 = 6;
 
 pub(super) struct Output<'e, 'a> {
@@ -71,6 +72,17 @@ impl<'e, 'a> Output<'e, 'a> {
                 .stdout
                 .write_all(format!("modprobe: {message}\n").as_bytes());
             self.log_kmsg(KERN_INFO, message);
+        }
+    }
+
+    /// A warning: shown on stderr unless `-q` (and logged with `-s`).
+    pub(super) fn warning(&mut self, message: &str) {
+        if !self.quiet {
+            let _ = self
+                .env
+                .stderr
+                .write_all(format!("modprobe: warning: {message}\n").as_bytes());
+            self.log_kmsg(KERN_WARNING, &format!("warning: {message}"));
         }
     }
 

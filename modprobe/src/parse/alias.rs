@@ -3,8 +3,7 @@
 
 use std::path::Path;
 
-use super::{canonical_or_err, content_lines};
-use crate::error::ModprobeError;
+use super::{canonical_or_err, parse_lines, Parsed};
 
 /// One `modules.alias` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,51 +16,37 @@ pub struct AliasEntry {
     pub module: String,
 }
 
-/// Parses a `modules.alias` file. Every line must be exactly `alias PATTERN MODULE`.
-pub fn parse_alias(path: &Path, text: &str) -> Result<Vec<AliasEntry>, ModprobeError> {
-    let mut entries = Vec::new();
-    for (line, content) in content_lines(text) {
+/// Parses a `modules.alias` file; a good line is exactly `alias PATTERN MODULE`.
+pub fn parse_alias(path: &Path, bytes: &[u8]) -> Parsed<AliasEntry> {
+    parse_lines(path, bytes, |line, content| {
         let tokens: Vec<&str> = content.split_ascii_whitespace().collect();
         match tokens.as_slice() {
-            ["alias", pattern, module] => entries.push(AliasEntry {
+            ["alias", pattern, module] => Ok(Some(AliasEntry {
                 line,
                 pattern: (*pattern).to_owned(),
-                module: canonical_or_err(path, line, module)?,
-            }),
-            ["alias", ..] => {
-                return Err(ModprobeError::parse(
-                    path,
-                    line,
-                    format!(
-                        "alias lines must be `alias PATTERN MODULE`, found {} fields",
-                        tokens.len()
-                    ),
-                ))
-            }
-            [other, ..] => {
-                return Err(ModprobeError::parse(
-                    path,
-                    line,
-                    format!("expected `alias`, found {other:?}"),
-                ))
-            }
-            [] => {}
+                module: canonical_or_err(module)?,
+            })),
+            ["alias", ..] => Err(format!(
+                "alias lines must be `alias PATTERN MODULE`, found {} fields",
+                tokens.len()
+            )),
+            [other, ..] => Err(format!("expected `alias`, found {other:?}")),
+            [] => Ok(None),
         }
-    }
-    Ok(entries)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Vec<AliasEntry>, ModprobeError> {
-        parse_alias(Path::new("modules.alias"), text)
+    fn parse(text: &str) -> Parsed<AliasEntry> {
+        parse_alias(Path::new("modules.alias"), text.as_bytes())
     }
 
     #[test]
     fn parses_aliases() {
-        let e = parse("# Aliases\nalias pci:v*d* virtio-pci\nalias\tfoo\tbar\n").unwrap();
+        let e = parse("# Aliases\nalias pci:v*d* virtio-pci\nalias\tfoo\tbar\n").entries;
         assert_eq!(e.len(), 2);
         assert_eq!(e[0].pattern, "pci:v*d*");
         assert_eq!(e[0].module, "virtio_pci");
@@ -70,19 +55,19 @@ mod tests {
     }
 
     #[test]
-    fn malformed() {
+    fn malformed_lines_are_skipped_the_rest_kept() {
+        let p = parse("alias a\nalias x y\nalias a b c\noptions a b\nalias a .ko\n");
+        assert_eq!(p.entries.len(), 1);
+        assert_eq!(p.entries[0].line, 2);
+        let problems: Vec<String> = p.problems.iter().map(ToString::to_string).collect();
         assert_eq!(
-            parse("alias a\n").unwrap_err().to_string(),
-            "modules.alias:1: alias lines must be `alias PATTERN MODULE`, found 2 fields"
+            problems,
+            [
+                "modules.alias:1: alias lines must be `alias PATTERN MODULE`, found 2 fields; line skipped",
+                "modules.alias:3: alias lines must be `alias PATTERN MODULE`, found 4 fields; line skipped",
+                "modules.alias:4: expected `alias`, found \"options\"; line skipped",
+                "modules.alias:5: malformed module name \".ko\"; line skipped",
+            ]
         );
-        assert_eq!(
-            parse("\nalias a b c\n").unwrap_err().to_string(),
-            "modules.alias:2: alias lines must be `alias PATTERN MODULE`, found 4 fields"
-        );
-        assert_eq!(
-            parse("options a b\n").unwrap_err().to_string(),
-            "modules.alias:1: expected `alias`, found \"options\""
-        );
-        assert!(parse("alias a .ko\n").is_err());
     }
 }

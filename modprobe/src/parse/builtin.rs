@@ -4,24 +4,19 @@
 
 use std::path::Path;
 
-use super::{canonical_or_err, content_lines};
-use crate::error::ModprobeError;
+use super::{canonical_or_err, parse_lines, Parsed};
 
 /// Parses `modules.builtin` into canonical module names.
-pub fn parse_builtin(path: &Path, text: &str) -> Result<Vec<String>, ModprobeError> {
-    content_lines(text)
-        .map(|(line, content)| {
-            if content.contains(|c: char| c.is_ascii_whitespace()) {
-                Err(ModprobeError::parse(
-                    path,
-                    line,
-                    format!("expected one module path per line, found {content:?}"),
-                ))
-            } else {
-                canonical_or_err(path, line, content)
-            }
-        })
-        .collect()
+pub fn parse_builtin(path: &Path, bytes: &[u8]) -> Parsed<String> {
+    parse_lines(path, bytes, |_, content| {
+        if content.contains(|c: char| c.is_ascii_whitespace()) {
+            Err(format!(
+                "expected one module path per line, found {content:?}"
+            ))
+        } else {
+            canonical_or_err(content).map(Some)
+        }
+    })
 }
 
 #[cfg(test)]
@@ -31,17 +26,14 @@ mod tests {
     #[test]
     fn parses() {
         let p = Path::new("modules.builtin");
-        assert_eq!(
-            parse_builtin(
-                p,
-                "kernel/fs/ext4/ext4.ko\nkernel/crypto/crc32c-generic.ko\n"
-            )
-            .unwrap(),
-            vec!["ext4", "crc32c_generic"]
+        let parsed = parse_builtin(
+            p,
+            b"kernel/fs/ext4/ext4.ko\nkernel/a.ko b\nkernel/crypto/crc32c-generic.ko\n",
         );
+        assert_eq!(parsed.entries, vec!["ext4", "crc32c_generic"]);
         assert_eq!(
-            parse_builtin(p, "a b\n").unwrap_err().to_string(),
-            "modules.builtin:1: expected one module path per line, found \"a b\""
+            parsed.problems[0].to_string(),
+            "modules.builtin:2: expected one module path per line, found \"kernel/a.ko b\"; line skipped"
         );
     }
 }

@@ -4,13 +4,12 @@
 //! (`kernel/drivers/…/a.ko: kernel/…/b.ko`). Paths stay as written (relative ones are
 //! resolved against the module directory by [`crate::ModuleDb`]). The dependency list is
 //! kept in file order, which for depmod is the full transitive closure in an order whose
-//! reverse is a valid load order.
+//! reverse is a valid load order. A module with two lines is returned twice; the later
+//! line wins, as in AOSP ([`crate::ModuleDb`] reports it).
 
-use std::collections::HashMap;
 use std::path::Path;
 
-use super::{canonical_or_err, content_lines};
-use crate::error::ModprobeError;
+use super::{canonical_or_err, parse_lines, Parsed};
 
 /// One `modules.dep` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,62 +24,42 @@ pub struct DepEntry {
     pub deps: Vec<String>,
 }
 
-/// Parses a `modules.dep` file.
-///
-/// Errors: a line without `:`, an empty or blank-containing module path, a malformed
-/// module name, or a module that has two lines.
-pub fn parse_dep(path: &Path, text: &str) -> Result<Vec<DepEntry>, ModprobeError> {
-    let mut entries = Vec::new();
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (line, content) in content_lines(text) {
+/// Parses a `modules.dep` file. Bad lines: no `:`, an empty or blank-containing module
+/// path, or a malformed module or dependency name.
+pub fn parse_dep(path: &Path, bytes: &[u8]) -> Parsed<DepEntry> {
+    parse_lines(path, bytes, |line, content| {
         let Some((module, deps)) = content.split_once(':') else {
-            return Err(ModprobeError::parse(
-                path,
-                line,
-                "expected `module.ko: dependencies…`",
-            ));
+            return Err("expected `module.ko: dependencies…`".to_owned());
         };
         let module = module.trim();
         if module.is_empty() || module.contains(|c: char| c.is_ascii_whitespace()) {
-            return Err(ModprobeError::parse(
-                path,
-                line,
-                format!("malformed module path {module:?}"),
-            ));
+            return Err(format!("malformed module path {module:?}"));
         }
-        let name = canonical_or_err(path, line, module)?;
+        let name = canonical_or_err(module)?;
         let deps: Vec<String> = deps.split_ascii_whitespace().map(str::to_owned).collect();
         for dep in &deps {
-            canonical_or_err(path, line, dep)?;
+            canonical_or_err(dep)?;
         }
-        if let Some(first) = seen.insert(name.clone(), line) {
-            return Err(ModprobeError::parse(
-                path,
-                line,
-                format!("module {name} already listed at line {first}"),
-            ));
-        }
-        entries.push(DepEntry {
+        Ok(Some(DepEntry {
             line,
             name,
             path: module.to_owned(),
             deps,
-        });
-    }
-    Ok(entries)
+        }))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Vec<DepEntry>, ModprobeError> {
-        parse_dep(Path::new("modules.dep"), text)
+    fn parse(text: &str) -> Parsed<DepEntry> {
+        parse_dep(Path::new("modules.dep"), text.as_bytes())
     }
 
     #[test]
     fn both_forms() {
-        let e = parse("a.ko: b.ko c-d.ko\nb.ko:\nkernel/x/c-d.ko:\n").unwrap();
+        let e = parse("a.ko: b.ko c-d.ko\nb.ko:\nkernel/x/c-d.ko:\n").entries;
         assert_eq!(e.len(), 3);
         assert_eq!(e[0].name, "a");
         assert_eq!(e[0].deps, vec!["b.ko", "c-d.ko"]);
@@ -92,42 +71,33 @@ mod tests {
 
     #[test]
     fn tolerates_blank_around_colon_and_tabs() {
-        let e = parse("a.ko :\tb.ko\t c.ko \r\n").unwrap();
+        let e = parse("a.ko :\tb.ko\t c.ko \r\n").entries;
         assert_eq!(e[0].path, "a.ko");
         assert_eq!(e[0].deps, vec!["b.ko", "c.ko"]);
     }
 
     #[test]
-    fn malformed_lines_name_file_and_line() {
-        let err = parse("a.ko:\nb.ko c.ko\n").unwrap_err();
+    fn malformed_lines_are_skipped_the_rest_kept() {
+        let p = parse("a.ko:\nb.ko c.ko\n: b.ko\na b.ko: c.ko\ndir/.ko:\na.ko: x/.ko\nz.ko:\n");
+        let names: Vec<&str> = p.entries.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["a", "z"]);
+        let problems: Vec<String> = p.problems.iter().map(ToString::to_string).collect();
         assert_eq!(
-            err.to_string(),
-            "modules.dep:2: expected `module.ko: dependencies…`"
+            problems,
+            [
+                "modules.dep:2: expected `module.ko: dependencies…`; line skipped",
+                "modules.dep:3: malformed module path \"\"; line skipped",
+                "modules.dep:4: malformed module path \"a b.ko\"; line skipped",
+                "modules.dep:5: malformed module name \"dir/.ko\"; line skipped",
+                "modules.dep:6: malformed module name \"x/.ko\"; line skipped",
+            ]
         );
-        let err = parse(": b.ko\n").unwrap_err();
-        assert!(err
-            .to_string()
-            .starts_with("modules.dep:1: malformed module path"));
-        let err = parse("a b.ko: c.ko\n").unwrap_err();
-        assert!(err
-            .to_string()
-            .starts_with("modules.dep:1: malformed module path"));
-        let err = parse("dir/.ko:\n").unwrap_err();
-        assert!(err
-            .to_string()
-            .starts_with("modules.dep:1: malformed module name"));
-        let err = parse("a.ko: x/.ko\n").unwrap_err();
-        assert!(err
-            .to_string()
-            .starts_with("modules.dep:1: malformed module name"));
     }
 
     #[test]
-    fn duplicate_module_is_an_error() {
-        let err = parse("a.ko:\nx/a.ko:\n").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "modules.dep:2: module a already listed at line 1"
-        );
+    fn a_module_listed_twice_is_returned_twice() {
+        let e = parse("a.ko:\nx/a.ko: b.ko\n").entries;
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[1].deps, ["b.ko"]);
     }
 }

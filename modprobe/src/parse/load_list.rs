@@ -7,40 +7,30 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use super::canonical_or_err;
-use crate::error::ModprobeError;
+use super::{canonical_or_err, parse_lines, Parsed};
 
 /// Parses a load list into canonical module names, in file order, without repeats.
-pub fn parse_load_list(path: &Path, text: &str) -> Result<Vec<String>, ModprobeError> {
-    let mut names = Vec::new();
+pub fn parse_load_list(path: &Path, bytes: &[u8]) -> Parsed<String> {
     let mut seen = HashSet::new();
-    for (i, raw) in text.split('\n').enumerate() {
-        let line = i + 1;
-        let content = raw.split('#').next().unwrap_or_default().trim();
+    parse_lines(path, bytes, |_, line| {
+        let content = line.split('#').next().unwrap_or_default().trim();
         if content.is_empty() {
-            continue;
+            return Ok(None);
         }
         if content.contains(|c: char| c.is_ascii_whitespace()) {
-            return Err(ModprobeError::parse(
-                path,
-                line,
-                format!("expected one module per line, found {content:?}"),
-            ));
+            return Err(format!("expected one module per line, found {content:?}"));
         }
-        let name = canonical_or_err(path, line, content)?;
-        if seen.insert(name.clone()) {
-            names.push(name);
-        }
-    }
-    Ok(names)
+        let name = canonical_or_err(content)?;
+        Ok(seen.insert(name.clone()).then_some(name))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Vec<String>, ModprobeError> {
-        parse_load_list(Path::new("modules.load"), text)
+    fn parse(text: &str) -> Parsed<String> {
+        parse_load_list(Path::new("modules.load"), text.as_bytes())
     }
 
     #[test]
@@ -48,17 +38,22 @@ mod tests {
         let names = parse(
             "virtio_blk.ko\nkernel/drivers/virtio/virtio-pci.ko # trailing\n# c\n\nfoo\r\nvirtio_blk\n",
         )
-        .unwrap();
+        .entries;
         assert_eq!(names, vec!["virtio_blk", "virtio_pci", "foo"]);
     }
 
     #[test]
-    fn malformed() {
+    fn malformed_lines_are_skipped_the_rest_kept() {
+        let p = parse("a\nb c\nx/.ko\nd\n");
+        assert_eq!(p.entries, ["a", "d"]);
+        let problems: Vec<String> = p.problems.iter().map(ToString::to_string).collect();
         assert_eq!(
-            parse("a\nb c\n").unwrap_err().to_string(),
-            "modules.load:2: expected one module per line, found \"b c\""
+            problems,
+            [
+                "modules.load:2: expected one module per line, found \"b c\"; line skipped",
+                "modules.load:3: malformed module name \"x/.ko\"; line skipped",
+            ]
         );
-        assert!(parse("x/.ko\n").is_err());
-        assert_eq!(parse("").unwrap(), Vec::<String>::new());
+        assert!(parse("").entries.is_empty());
     }
 }

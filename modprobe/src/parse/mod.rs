@@ -1,10 +1,12 @@
 //! Parsers for the `modules.*` files, one submodule per file format.
 //!
-//! Every parser is a pure function from (file name, file text) to typed entries, so it
-//! can be tested and fuzzed without a filesystem. Errors carry `file:line`. The common
-//! line rules (shared with AOSP's `ParseCfg` and kmod's config reader): lines are split on
-//! `\n` (a trailing `\r` is dropped), tokens on ASCII whitespace, and empty lines and lines
-//! whose first non-blank character is `#` are skipped.
+//! Every parser is a pure function from (file name, file bytes) to typed entries, so it
+//! can be tested and fuzzed without a filesystem. As AOSP's `libmodprobe` reads these
+//! files, a bad line does not spoil the file: it is reported (`file:line: what; line
+//! skipped`) and skipped, and every other line counts ([`Parsed`]). The common line rules
+//! (shared with AOSP's `ParseCfg` and kmod's config reader): lines are split on `\n` (a
+//! trailing `\r` is dropped), tokens on ASCII whitespace, and empty lines and lines whose
+//! first non-blank character is `#` are skipped. A line that is not UTF-8 is a bad line.
 
 mod alias;
 mod blocklist;
@@ -31,41 +33,82 @@ use crate::name::canonical_name;
 /// kernels are about 1.5 MiB; the limit bounds what a hostile image can make us allocate.
 pub const MAX_FILE_SIZE: u64 = 32 * 1024 * 1024;
 
-/// Checks that `bytes` is UTF-8; the error names the line of the first bad byte.
-pub fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, ModprobeError> {
-    std::str::from_utf8(bytes).map_err(|e| {
-        let valid = bytes.get(..e.valid_up_to()).unwrap_or_default();
-        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-        ModprobeError::parse(path, line, "invalid UTF-8")
-    })
+/// Most bad lines reported per file; the rest are only counted
+/// ([`Parsed::unreported`]), so a file of millions of bad lines costs no more memory
+/// than its good ones.
+pub const MAX_REPORTED_PROBLEMS: usize = 50;
+
+/// What a parser made of one file: the entries of its good lines and the bad lines,
+/// each skipped and reported with `file:line`.
+#[derive(Debug)]
+pub struct Parsed<T> {
+    /// One entry per good line, in file order.
+    pub entries: Vec<T>,
+    /// The first [`MAX_REPORTED_PROBLEMS`] bad lines ([`ModprobeError::Parse`]).
+    pub problems: Vec<ModprobeError>,
+    /// Bad lines beyond those.
+    pub unreported: usize,
 }
 
-/// The meaningful lines of a file: (1-based line number, line without `\r` and
-/// surrounding blanks), skipping empty and `#` comment lines.
-pub(crate) fn content_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.split('\n').enumerate().filter_map(|(i, raw)| {
-        let line = raw.strip_suffix('\r').unwrap_or(raw).trim();
-        if line.is_empty() || line.starts_with('#') {
-            None
-        } else {
-            Some((i + 1, line))
+impl<T> Parsed<T> {
+    /// Every problem as a line of text (`file:line: what; line skipped`), then one line
+    /// counting the unreported ones, if any.
+    pub fn problem_lines(&self, path: &Path) -> Vec<String> {
+        let mut lines: Vec<String> = self.problems.iter().map(ToString::to_string).collect();
+        if self.unreported > 0 {
+            lines.push(format!(
+                "{}: {} more bad lines skipped",
+                path.display(),
+                self.unreported
+            ));
         }
-    })
+        lines
+    }
 }
 
-/// The canonical name of `token`, or a parse error if nothing is left of it.
-pub(crate) fn canonical_or_err(
+/// Runs `line_fn` on every meaningful line of `bytes` (1-based line number, line without
+/// `\r` and surrounding blanks). `Ok(Some(entry))` keeps an entry, `Ok(None)` nothing,
+/// `Err(what)` reports the line as bad and skips it; a non-UTF-8 line is bad too.
+pub(crate) fn parse_lines<T>(
     path: &Path,
-    line: usize,
-    token: &str,
-) -> Result<String, ModprobeError> {
+    bytes: &[u8],
+    mut line_fn: impl FnMut(usize, &str) -> Result<Option<T>, String>,
+) -> Parsed<T> {
+    let mut parsed = Parsed {
+        entries: Vec::new(),
+        problems: Vec::new(),
+        unreported: 0,
+    };
+    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = i + 1;
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let outcome = match std::str::from_utf8(raw) {
+            Ok(text) => {
+                let text = text.trim();
+                if text.is_empty() || text.starts_with('#') {
+                    continue;
+                }
+                line_fn(line, text)
+            }
+            Err(_) => Err("invalid UTF-8".to_owned()),
+        };
+        match outcome {
+            Ok(Some(entry)) => parsed.entries.push(entry),
+            Ok(None) => {}
+            Err(what) if parsed.problems.len() < MAX_REPORTED_PROBLEMS => parsed.problems.push(
+                ModprobeError::parse(path, line, format!("{what}; line skipped")),
+            ),
+            Err(_) => parsed.unreported += 1,
+        }
+    }
+    parsed
+}
+
+/// The canonical name of `token`, or the reason it is not a module name.
+pub(crate) fn canonical_or_err(token: &str) -> Result<String, String> {
     let name = canonical_name(token);
     if name.is_empty() {
-        Err(ModprobeError::parse(
-            path,
-            line,
-            format!("malformed module name {token:?}"),
-        ))
+        Err(format!("malformed module name {token:?}"))
     } else {
         Ok(name)
     }
@@ -75,17 +118,43 @@ pub(crate) fn canonical_or_err(
 mod tests {
     use super::*;
 
-    #[test]
-    fn content_lines_skip_comments_and_blanks() {
-        let text = "# c\n\n  a b \r\n\t# indented comment\nc\n";
-        let lines: Vec<_> = content_lines(text).collect();
-        assert_eq!(lines, vec![(3, "a b"), (5, "c")]);
+    fn lines(bytes: &[u8]) -> Parsed<(usize, String)> {
+        parse_lines(Path::new("f"), bytes, |line, text| {
+            if text == "bad" {
+                Err("bad line".into())
+            } else {
+                Ok(Some((line, text.to_owned())))
+            }
+        })
     }
 
     #[test]
-    fn decode_reports_line_of_bad_byte() {
-        let err = decode(Path::new("f"), b"ok\nok\n\xffbad\n").unwrap_err();
-        assert_eq!(err.to_string(), "f:3: invalid UTF-8");
-        assert_eq!(decode(Path::new("f"), b"fine").unwrap(), "fine");
+    fn skips_comments_and_blanks() {
+        let p = lines(b"# c\n\n  a b \r\n\t# indented comment\nc\n");
+        assert_eq!(p.entries, vec![(3, "a b".into()), (5, "c".into())]);
+        assert!(p.problems.is_empty());
+    }
+
+    #[test]
+    fn bad_and_non_utf8_lines_are_reported_and_skipped() {
+        let p = lines(b"ok\nbad\n\xffbad\nok2\n");
+        assert_eq!(p.entries, vec![(1, "ok".into()), (4, "ok2".into())]);
+        let problems: Vec<String> = p.problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            problems,
+            [
+                "f:2: bad line; line skipped",
+                "f:3: invalid UTF-8; line skipped"
+            ]
+        );
+    }
+
+    #[test]
+    fn reported_problems_are_capped_and_the_rest_counted() {
+        let p = lines(&b"bad\n".repeat(MAX_REPORTED_PROBLEMS + 7));
+        assert_eq!(p.problems.len(), MAX_REPORTED_PROBLEMS);
+        assert_eq!(p.unreported, 7);
+        let text = p.problem_lines(Path::new("f"));
+        assert_eq!(text.last().unwrap(), "f: 7 more bad lines skipped");
     }
 }

@@ -1,16 +1,15 @@
-//! `modules.options`: `options <module> <params…>`, at most one line per module.
+//! `modules.options`: `options <module> <params…>`.
 //!
 //! The parameter text is passed to `finit_module` as written (the kernel's `parse_args`
 //! understands `name="a b"` quoting); we only trim it, turn tabs into spaces (as kmod
-//! does) and reject an unterminated quote, which the kernel would otherwise silently
-//! extend to the end of the string. `dyn_options` lines (AOSP: run an external handler
-//! for the value) are not supported and rejected.
+//! does) and refuse a line with an unterminated quote, which the kernel would otherwise
+//! silently extend to the end of the string. `dyn_options` lines (AOSP: run an external
+//! handler for the value) are not supported: reported and skipped. A second line for a
+//! module is returned too; [`crate::ModuleDb`] keeps the first, as AOSP does.
 
-use std::collections::HashMap;
 use std::path::Path;
 
-use super::{canonical_or_err, content_lines};
-use crate::error::ModprobeError;
+use super::{canonical_or_err, parse_lines, Parsed};
 
 /// One `modules.options` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,59 +23,31 @@ pub struct OptionsEntry {
 }
 
 /// Parses a `modules.options` file.
-pub fn parse_options(path: &Path, text: &str) -> Result<Vec<OptionsEntry>, ModprobeError> {
-    let mut entries = Vec::new();
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (line, content) in content_lines(text) {
+pub fn parse_options(path: &Path, bytes: &[u8]) -> Parsed<OptionsEntry> {
+    parse_lines(path, bytes, |line, content| {
         let (keyword, rest) = split_token(content);
         match keyword {
             "options" => {}
             "dyn_options" => {
-                return Err(ModprobeError::parse(
-                    path,
-                    line,
-                    "dyn_options (external option handlers) is not supported",
-                ))
+                return Err("dyn_options (external option handlers) is not supported".into())
             }
-            other => {
-                return Err(ModprobeError::parse(
-                    path,
-                    line,
-                    format!("expected `options`, found {other:?}"),
-                ))
-            }
+            other => return Err(format!("expected `options`, found {other:?}")),
         }
         let (module, params) = split_token(rest);
         if module.is_empty() {
-            return Err(ModprobeError::parse(
-                path,
-                line,
-                "options lines must be `options MODULE [PARAMS…]`",
-            ));
+            return Err("options lines must be `options MODULE [PARAMS…]`".into());
         }
-        let module = canonical_or_err(path, line, module)?;
+        let module = canonical_or_err(module)?;
         let params = params.trim().replace('\t', " ");
         if params.matches('"').count() % 2 != 0 {
-            return Err(ModprobeError::parse(
-                path,
-                line,
-                format!("unterminated quote in parameters for {module}"),
-            ));
+            return Err(format!("unterminated quote in parameters for {module}"));
         }
-        if let Some(first) = seen.insert(module.clone(), line) {
-            return Err(ModprobeError::parse(
-                path,
-                line,
-                format!("second options line for {module} (first at line {first})"),
-            ));
-        }
-        entries.push(OptionsEntry {
+        Ok(Some(OptionsEntry {
             line,
             module,
             params,
-        });
-    }
-    Ok(entries)
+        }))
+    })
 }
 
 /// Splits off the first blank-separated token; returns (token, remainder).
@@ -92,13 +63,13 @@ fn split_token(s: &str) -> (&str, &str) {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Vec<OptionsEntry>, ModprobeError> {
-        parse_options(Path::new("modules.options"), text)
+    fn parse(text: &str) -> Parsed<OptionsEntry> {
+        parse_options(Path::new("modules.options"), text.as_bytes())
     }
 
     #[test]
     fn quoted_values_are_kept_verbatim() {
-        let e = parse("options foo bar=\"a b\" baz=1\noptions x-y\n").unwrap();
+        let e = parse("options foo bar=\"a b\" baz=1\noptions x-y\n").entries;
         assert_eq!(e[0].module, "foo");
         assert_eq!(e[0].params, "bar=\"a b\" baz=1");
         assert_eq!(e[1].module, "x_y");
@@ -107,41 +78,30 @@ mod tests {
 
     #[test]
     fn tabs_become_spaces() {
-        let e = parse("options\tfoo\ta=1\tb=2  \n").unwrap();
+        let e = parse("options\tfoo\ta=1\tb=2  \n").entries;
         assert_eq!(e[0].params, "a=1 b=2");
     }
 
     #[test]
-    fn errors() {
-        assert_eq!(
-            parse("options foo a=1\noptions foo b=2\n")
-                .unwrap_err()
-                .to_string(),
-            "modules.options:2: second options line for foo (first at line 1)"
+    fn malformed_lines_are_skipped_the_rest_kept() {
+        let p = parse(
+            "dyn_options foo root /bin/handler\noptions foo a=\"x\noptions\nblocklist foo\noptions foo a=1\noptions foo b=2\n",
         );
+        let kept: Vec<(usize, &str)> = p
+            .entries
+            .iter()
+            .map(|e| (e.line, e.params.as_str()))
+            .collect();
+        assert_eq!(kept, [(5, "a=1"), (6, "b=2")]);
+        let problems: Vec<String> = p.problems.iter().map(ToString::to_string).collect();
         assert_eq!(
-            parse("options foo-bar a=1\noptions foo_bar b=2\n")
-                .unwrap_err()
-                .to_string(),
-            "modules.options:2: second options line for foo_bar (first at line 1)"
-        );
-        assert_eq!(
-            parse("dyn_options foo /bin/handler\n")
-                .unwrap_err()
-                .to_string(),
-            "modules.options:1: dyn_options (external option handlers) is not supported"
-        );
-        assert_eq!(
-            parse("options foo a=\"x\n").unwrap_err().to_string(),
-            "modules.options:1: unterminated quote in parameters for foo"
-        );
-        assert_eq!(
-            parse("options\n").unwrap_err().to_string(),
-            "modules.options:1: options lines must be `options MODULE [PARAMS…]`"
-        );
-        assert_eq!(
-            parse("blocklist foo\n").unwrap_err().to_string(),
-            "modules.options:1: expected `options`, found \"blocklist\""
+            problems,
+            [
+                "modules.options:1: dyn_options (external option handlers) is not supported; line skipped",
+                "modules.options:2: unterminated quote in parameters for foo; line skipped",
+                "modules.options:3: options lines must be `options MODULE [PARAMS…]`; line skipped",
+                "modules.options:4: expected `options`, found \"blocklist\"; line skipped",
+            ]
         );
     }
 }

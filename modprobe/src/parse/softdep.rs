@@ -7,8 +7,7 @@
 
 use std::path::Path;
 
-use super::{canonical_or_err, content_lines};
-use crate::error::ModprobeError;
+use super::{canonical_or_err, parse_lines, Parsed};
 
 /// One `modules.softdep` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,45 +24,37 @@ pub struct SoftdepEntry {
     pub ignored: Vec<String>,
 }
 
+/// Where a name of a softdep line goes.
+#[derive(Clone, Copy)]
+enum Section {
+    None,
+    Pre,
+    Post,
+}
+
 /// Parses a `modules.softdep` file.
-pub fn parse_softdep(path: &Path, text: &str) -> Result<Vec<SoftdepEntry>, ModprobeError> {
-    let mut entries = Vec::new();
-    for (line, content) in content_lines(text) {
+pub fn parse_softdep(path: &Path, bytes: &[u8]) -> Parsed<SoftdepEntry> {
+    parse_lines(path, bytes, |line, content| {
         let mut tokens = content.split_ascii_whitespace();
         match tokens.next() {
             Some("softdep") => {}
-            Some(other) => {
-                return Err(ModprobeError::parse(
-                    path,
-                    line,
-                    format!("expected `softdep`, found {other:?}"),
-                ))
-            }
-            None => continue,
+            Some(other) => return Err(format!("expected `softdep`, found {other:?}")),
+            None => return Ok(None),
         }
         let module = tokens.next();
         let rest: Vec<&str> = tokens.collect();
         let Some(module) = module.filter(|_| !rest.is_empty()) else {
-            return Err(ModprobeError::parse(
-                path,
-                line,
-                "softdep lines must be `softdep MODULE [pre: NAMES…] [post: NAMES…]`",
-            ));
+            return Err(
+                "softdep lines must be `softdep MODULE [pre: NAMES…] [post: NAMES…]`".into(),
+            );
         };
-        let module = canonical_or_err(path, line, module)?;
         let mut entry = SoftdepEntry {
             line,
-            module,
+            module: canonical_or_err(module)?,
             pre: Vec::new(),
             post: Vec::new(),
             ignored: Vec::new(),
         };
-        #[derive(Clone, Copy)]
-        enum Section {
-            None,
-            Pre,
-            Post,
-        }
         let mut section = Section::None;
         for token in rest {
             match token {
@@ -76,17 +67,16 @@ pub fn parse_softdep(path: &Path, text: &str) -> Result<Vec<SoftdepEntry>, Modpr
                 },
             }
         }
-        entries.push(entry);
-    }
-    Ok(entries)
+        Ok(Some(entry))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Vec<SoftdepEntry>, ModprobeError> {
-        parse_softdep(Path::new("modules.softdep"), text)
+    fn parse(text: &str) -> Parsed<SoftdepEntry> {
+        parse_softdep(Path::new("modules.softdep"), text.as_bytes())
     }
 
     #[test]
@@ -94,7 +84,7 @@ mod tests {
         let e = parse(
             "# Soft dependencies\nsoftdep a-b pre: x y post: z\nsoftdep a_b post: w pre: v\n",
         )
-        .unwrap();
+        .entries;
         assert_eq!(e.len(), 2);
         assert_eq!(e[0].module, "a_b");
         assert_eq!(e[0].pre, vec!["x", "y"]);
@@ -106,22 +96,25 @@ mod tests {
 
     #[test]
     fn names_before_a_marker_are_ignored() {
-        let e = parse("softdep cifs gcm\nsoftdep m pre:\n").unwrap();
+        let e = parse("softdep cifs gcm\nsoftdep m pre:\n").entries;
         assert_eq!(e[0].ignored, vec!["gcm"]);
         assert!(e[0].pre.is_empty() && e[0].post.is_empty());
         assert!(e[1].pre.is_empty());
     }
 
     #[test]
-    fn malformed() {
+    fn malformed_lines_are_skipped_the_rest_kept() {
+        let p = parse("softdep a\nalias a b\nsoftdep .ko pre: a\nsoftdep b pre: c\n");
+        assert_eq!(p.entries.len(), 1);
+        assert_eq!(p.entries[0].module, "b");
+        let problems: Vec<String> = p.problems.iter().map(ToString::to_string).collect();
         assert_eq!(
-            parse("softdep a\n").unwrap_err().to_string(),
-            "modules.softdep:1: softdep lines must be `softdep MODULE [pre: NAMES…] [post: NAMES…]`"
+            problems,
+            [
+                "modules.softdep:1: softdep lines must be `softdep MODULE [pre: NAMES…] [post: NAMES…]`; line skipped",
+                "modules.softdep:2: expected `softdep`, found \"alias\"; line skipped",
+                "modules.softdep:3: malformed module name \".ko\"; line skipped",
+            ]
         );
-        assert_eq!(
-            parse("alias a b\n").unwrap_err().to_string(),
-            "modules.softdep:1: expected `softdep`, found \"alias\""
-        );
-        assert!(parse("softdep .ko pre: a\n").is_err());
     }
 }

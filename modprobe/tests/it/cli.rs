@@ -12,7 +12,10 @@ use crate::common::fixture;
 struct Outcome {
     status: i32,
     stdout: String,
+    /// stderr without the warning lines.
     stderr: String,
+    /// The `modprobe: warning: ` lines of stderr.
+    warnings: Vec<String>,
     kmsg: String,
 }
 
@@ -33,10 +36,15 @@ fn modprobe_with(loader: &RecordingLoader, args: &[&str]) -> Outcome {
         };
         run(&argv, &mut env)
     };
+    let stderr = String::from_utf8(stderr).unwrap();
+    let (warnings, rest): (Vec<&str>, Vec<&str>) = stderr
+        .split_inclusive('\n')
+        .partition(|l| l.starts_with("modprobe: warning: "));
     Outcome {
         status,
         stdout: String::from_utf8(stdout).unwrap(),
-        stderr: String::from_utf8(stderr).unwrap(),
+        stderr: rest.concat(),
+        warnings: warnings.iter().map(|w| w.trim_end().to_owned()).collect(),
         kmsg: std::fs::read_to_string(&kmsg).unwrap(),
     }
 }
@@ -56,6 +64,16 @@ fn loads_a_module_with_its_dependencies() {
     );
     assert_eq!(out.stdout, "");
     assert_eq!(out.stderr, "");
+    // What the fixture's files say that is skipped or ignored is a warning on stderr.
+    assert_eq!(
+        out.warnings,
+        [format!(
+            "modprobe: warning: {}/modules.softdep:6: ignoring cifs_style_ignored (no pre: or post: before it, as kmod does)",
+            flat_dir()
+        )]
+    );
+    let out = modprobe_with(&loader, &["-q", "-d", &flat_dir(), "virtio-blk"]);
+    assert!(out.warnings.is_empty());
 }
 
 #[test]
@@ -110,11 +128,15 @@ fn blocklist_flag() {
     let out = modprobe_with(&loader, &["-b", "-d", &flat_dir(), "blocked"]);
     assert_eq!(out.status, 0, "{}", out.stderr);
     assert!(loader.loads().is_empty());
-    let out = modprobe_with(&loader, &["-b", "-d", &flat_dir(), "needs_blocked"]);
-    assert_eq!(out.status, 1);
-    assert_eq!(
-        out.stderr,
-        "modprobe: skipped needs_blocked: depends on blocklisted module blocked\n"
+    // Depending on a blocklisted module is a skip, not a failure (AOSP's IsBlocklisted).
+    let out = modprobe_with(&loader, &["-b", "-v", "-d", &flat_dir(), "needs_blocked"]);
+    assert_eq!(out.status, 0);
+    assert_eq!(out.stderr, "");
+    assert!(
+        out.stdout
+            .contains("modprobe: skipped needs_blocked: depends on blocklisted module blocked\n"),
+        "{}",
+        out.stdout
     );
     let out = modprobe_with(&loader, &["-d", &flat_dir(), "needs_blocked"]);
     assert_eq!(out.status, 0);
@@ -238,12 +260,14 @@ fn failures_are_reported_with_module_file_and_errno() {
          modprobe: skipped virtio_blk: dependency virtio did not load\n"
     );
     assert_eq!(out.stderr, expected);
+    let warnings: String = out.warnings.iter().map(|w| format!("<4>{w}\n")).collect();
     assert_eq!(
         out.kmsg,
-        expected
-            .lines()
-            .map(|l| format!("<3>{l}\n"))
-            .collect::<String>()
+        warnings
+            + &expected
+                .lines()
+                .map(|l| format!("<3>{l}\n"))
+                .collect::<String>()
     );
     assert!(loader.loaded_names().contains(&"foo".to_owned()));
 }

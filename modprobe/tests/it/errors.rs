@@ -1,20 +1,11 @@
-//! Adversarial inputs: missing and malformed files (errors name file:line), cycles,
-//! huge and non-UTF-8 files, deep dependency chains.
+//! Adversarial inputs: missing and malformed files (bad lines reported with file:line and
+//! skipped, the rest loaded), cycles, huge and non-UTF-8 files, deep dependency chains.
 
 use std::fs::File;
 
 use modprobe::{ModprobeError, ModuleDb, PlanOptions};
 
 use crate::common::{names, plan, plan_blocklist, tree};
-
-fn load_err(files: &[(&str, &str)]) -> String {
-    let dir = tree(files);
-    let err = ModuleDb::load(dir.path()).unwrap_err();
-    // Paths in messages are absolute; keep the part from the file name on.
-    let text = err.to_string();
-    let prefix = format!("{}/", dir.path().display());
-    text.strip_prefix(&prefix).unwrap_or(&text).to_owned()
-}
 
 #[test]
 fn missing_modules_dep() {
@@ -53,40 +44,144 @@ fn optional_files_may_be_missing_or_empty() {
     assert_eq!(ModuleDb::load(dir.path()).unwrap().modules().count(), 1);
 }
 
+/// The warnings of loading `files`, without the temporary directory's path.
+fn load_warnings(files: &[(&str, &str)]) -> (ModuleDb, Vec<String>) {
+    let dir = tree(files);
+    let db = ModuleDb::load(dir.path()).unwrap();
+    let prefix = format!("{}/", dir.path().display());
+    let warnings = db
+        .warnings()
+        .iter()
+        .map(|w| w.replace(&prefix, ""))
+        .collect();
+    (db, warnings)
+}
+
 #[test]
-fn malformed_lines_name_file_and_line() {
-    let dep = ("modules.dep", "a.ko:\n");
+fn a_bad_line_is_reported_and_skipped_the_rest_loads() {
+    // As AOSP's libmodprobe: one bad line per file here, each reported with file:line,
+    // and everything else in the directory still counts.
+    let (db, warnings) = load_warnings(&[
+        (
+            "modules.dep",
+            "a.ko:
+b.ko
+c.ko: a.ko
+",
+        ),
+        (
+            "modules.alias",
+            "# x
+alias a
+alias x-* c
+",
+        ),
+        (
+            "modules.softdep",
+            "softdep
+softdep c pre: a
+",
+        ),
+        (
+            "modules.options",
+            "options a x=1
+
+options a-b \"\noptions c y=2
+",
+        ),
+        (
+            "modules.blocklist",
+            "blocklist
+blocklist b
+",
+        ),
+        (
+            "modules.builtin",
+            "kernel/a.ko b
+kernel/e.ko
+",
+        ),
+    ]);
     assert_eq!(
-        load_err(&[("modules.dep", "a.ko:\nb.ko\n")]),
-        "modules.dep:2: expected `module.ko: dependencies…`"
+        warnings,
+        [
+            "modules.dep:2: expected `module.ko: dependencies…`; line skipped",
+            "modules.alias:2: alias lines must be `alias PATTERN MODULE`, found 2 fields; line skipped",
+            "modules.softdep:1: softdep lines must be `softdep MODULE [pre: NAMES…] [post: NAMES…]`; line skipped",
+            "modules.options:3: unterminated quote in parameters for a_b; line skipped",
+            "modules.blocklist:1: blocklist lines must be `blocklist MODULE`, found 1 fields; line skipped",
+            "modules.builtin:1: expected one module path per line, found \"kernel/a.ko b\"; line skipped",
+        ]
     );
+    let modules: Vec<&str> = db.modules().map(|m| m.name.as_str()).collect();
+    assert_eq!(modules, ["a", "c"]);
+    assert_eq!(db.options("a"), Some("x=1"));
+    assert_eq!(db.options("c"), Some("y=2"));
+    assert!(db.is_blocklisted("b") && db.is_builtin("e"));
+    assert_eq!(db.softdeps("c").len(), 1);
+    let p = plan(&db, &["x-1"]);
+    assert_eq!(names(&p), ["a", "c"]);
+}
+
+#[test]
+fn dyn_options_is_skipped_with_a_line() {
+    let (db, warnings) = load_warnings(&[
+        (
+            "modules.dep",
+            "a.ko:
+",
+        ),
+        (
+            "modules.options",
+            "dyn_options a root /vendor/bin/x
+options a y=1
+",
+        ),
+    ]);
     assert_eq!(
-        load_err(&[dep, ("modules.alias", "# x\nalias a\n")]),
-        "modules.alias:2: alias lines must be `alias PATTERN MODULE`, found 2 fields"
+        warnings,
+        ["modules.options:1: dyn_options (external option handlers) is not supported; line skipped"]
     );
+    assert_eq!(db.options("a"), Some("y=1"));
+}
+
+#[test]
+fn a_second_options_line_keeps_the_first() {
+    let (db, warnings) = load_warnings(&[
+        (
+            "modules.dep",
+            "a.ko:
+",
+        ),
+        (
+            "modules.options",
+            "options a x=1
+options a-b z
+options a y=2
+",
+        ),
+    ]);
     assert_eq!(
-        load_err(&[dep, ("modules.softdep", "softdep a pre: b\nsoftdep\n")]),
-        "modules.softdep:2: softdep lines must be `softdep MODULE [pre: NAMES…] [post: NAMES…]`"
+        warnings,
+        ["modules.options:3: second options line for a ignored; the first (at modules.options:1) is kept"]
     );
+    assert_eq!(db.options("a"), Some("x=1"));
+}
+
+#[test]
+fn a_module_listed_twice_in_modules_dep_takes_the_later_line() {
+    let (db, warnings) = load_warnings(&[(
+        "modules.dep",
+        "a.ko: b.ko
+b.ko:
+x/a.ko:
+",
+    )]);
     assert_eq!(
-        load_err(&[
-            dep,
-            ("modules.options", "options a x=1\n\noptions a-b \"\n")
-        ]),
-        "modules.options:3: unterminated quote in parameters for a_b"
+        warnings,
+        ["modules.dep:3: module a already listed at line 1; this line replaces it"]
     );
-    assert_eq!(
-        load_err(&[dep, ("modules.options", "dyn_options a /vendor/bin/x\n")]),
-        "modules.options:1: dyn_options (external option handlers) is not supported"
-    );
-    assert_eq!(
-        load_err(&[dep, ("modules.blocklist", "blocklist a\nblocklist\n")]),
-        "modules.blocklist:2: blocklist lines must be `blocklist MODULE`, found 1 fields"
-    );
-    assert_eq!(
-        load_err(&[dep, ("modules.builtin", "kernel/a.ko b\n")]),
-        "modules.builtin:1: expected one module path per line, found \"kernel/a.ko b\""
-    );
+    assert!(db.module("a").unwrap().deps.is_empty());
 }
 
 #[test]
@@ -99,13 +194,14 @@ fn options_twice_across_directories() {
         ("modules.dep", ""),
         ("modules.options", "\noptions m y=2\n"),
     ]);
-    let err = ModuleDb::load_dirs(&[a.path().into(), b.path().into()]).unwrap_err();
-    let text = err.to_string();
+    let db = ModuleDb::load_dirs(&[a.path().into(), b.path().into()]).unwrap();
+    assert_eq!(db.options("m"), Some("x=1"));
+    let text = &db.warnings()[0];
     assert!(
-        text.contains("modules.options:2: second options line for m (first at "),
+        text.contains("modules.options:2: second options line for m ignored; the first (at "),
         "{text}"
     );
-    assert!(text.ends_with("modules.options:1)"), "{text}");
+    assert!(text.ends_with("modules.options:1) is kept"), "{text}");
 }
 
 #[test]
@@ -121,11 +217,16 @@ fn unbalanced_alias_bracket_is_a_warning() {
 }
 
 #[test]
-fn non_utf8_names_the_line() {
+fn a_non_utf8_line_is_reported_and_skipped() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("modules.dep"), b"a.ko:\nb\xff.ko:\n").unwrap();
-    let err = ModuleDb::load(dir.path()).unwrap_err().to_string();
-    assert!(err.ends_with("modules.dep:2: invalid UTF-8"), "{err}");
+    std::fs::write(dir.path().join("modules.dep"), b"a.ko:\nb\xff.ko:\nc.ko:\n").unwrap();
+    let db = ModuleDb::load(dir.path()).unwrap();
+    assert_eq!(db.modules().count(), 2);
+    assert!(
+        db.warnings()[0].ends_with("modules.dep:2: invalid UTF-8; line skipped"),
+        "{:?}",
+        db.warnings()
+    );
 }
 
 #[test]
@@ -144,12 +245,43 @@ fn huge_file_is_refused_without_reading_it() {
 }
 
 #[test]
-fn unreadable_file_is_an_io_error() {
-    let dir = tree(&[("modules.dep", "")]);
+fn an_unreadable_optional_file_is_reported_and_skipped() {
+    let dir = tree(&[
+        ("modules.dep", "a.ko:\n"),
+        ("modules.options", "options a x=1\n"),
+    ]);
     std::fs::create_dir(dir.path().join("modules.alias")).unwrap();
-    let err = ModuleDb::load(dir.path()).unwrap_err();
-    assert!(matches!(err, ModprobeError::Io { .. }), "{err}");
-    assert!(err.to_string().contains("modules.alias"));
+    let db = ModuleDb::load(dir.path()).unwrap();
+    assert_eq!(db.options("a"), Some("x=1"));
+    assert_eq!(db.warnings().len(), 1);
+    assert!(db.warnings()[0].contains("modules.alias"));
+    assert!(
+        db.warnings()[0].ends_with("; file skipped"),
+        "{:?}",
+        db.warnings()
+    );
+    // modules.dep itself must be readable.
+    std::fs::remove_file(dir.path().join("modules.dep")).unwrap();
+    std::fs::create_dir(dir.path().join("modules.dep")).unwrap();
+    assert!(matches!(
+        ModuleDb::load(dir.path()).unwrap_err(),
+        ModprobeError::Io { .. }
+    ));
+}
+
+#[test]
+fn millions_of_bad_lines_keep_only_a_few_messages() {
+    let bad = "x\n".repeat(1_000_000);
+    let (db, warnings) = load_warnings(&[("modules.dep", "a.ko:\n"), ("modules.softdep", &bad)]);
+    assert_eq!(db.modules().count(), 1);
+    assert_eq!(warnings.len(), modprobe::parse::MAX_REPORTED_PROBLEMS + 1);
+    assert_eq!(
+        warnings.last().unwrap(),
+        &format!(
+            "modules.softdep: {} more bad lines skipped",
+            1_000_000 - modprobe::parse::MAX_REPORTED_PROBLEMS
+        )
+    );
 }
 
 #[test]

@@ -58,7 +58,9 @@ fn hard_dependencies_first() {
 #[test]
 fn modules_load_list_plans_in_order_once_each() {
     let db = flat();
-    let list = read_load_list(&fixture("flat/modules.load")).unwrap();
+    let list = read_load_list(&fixture("flat/modules.load"))
+        .unwrap()
+        .entries;
     assert_eq!(list, vec!["virtio_blk", "virtio_pci", "snd_dummy"]);
     let wanted: Vec<&str> = list.iter().map(String::as_str).collect();
     let p = plan(&db, &wanted);
@@ -79,7 +81,9 @@ fn modules_load_list_plans_in_order_once_each() {
     assert_eq!(p.modules[8].params, "index=2");
     assert_valid_order(&p);
     assert_eq!(
-        read_load_list(&fixture("flat/modules.load.recovery")).unwrap(),
+        read_load_list(&fixture("flat/modules.load.recovery"))
+            .unwrap()
+            .entries,
         vec!["virtio_blk"]
     );
 }

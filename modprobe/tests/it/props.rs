@@ -176,15 +176,16 @@ proptest! {
     #[test]
     fn parsers_never_panic(text in "(?s).{0,200}", bytes in prop::collection::vec(any::<u8>(), 0..200)) {
         let p = Path::new("f");
-        let _ = parse::parse_dep(p, &text);
-        let _ = parse::parse_alias(p, &text);
-        let _ = parse::parse_softdep(p, &text);
-        let _ = parse::parse_options(p, &text);
-        let _ = parse::parse_blocklist(p, &text);
-        let _ = parse::parse_load_list(p, &text);
-        let _ = parse::parse_builtin(p, &text);
+        for input in [text.as_bytes(), &bytes] {
+            let _ = parse::parse_dep(p, input);
+            let _ = parse::parse_alias(p, input);
+            let _ = parse::parse_softdep(p, input);
+            let _ = parse::parse_options(p, input);
+            let _ = parse::parse_blocklist(p, input);
+            let _ = parse::parse_load_list(p, input);
+            let _ = parse::parse_builtin(p, input);
+        }
         let _ = modprobe::cmdline_module_params(&text);
-        let _ = parse::decode(p, &bytes);
         let _ = fnmatch(&text, "abc");
     }
 }
