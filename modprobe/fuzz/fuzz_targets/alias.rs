@@ -7,14 +7,13 @@ use std::path::Path;
 use libfuzzer_sys::fuzz_target;
 use modprobe::glob::fnmatch;
 use modprobe::name::normalize_alias;
-use modprobe::parse::{decode, parse_alias};
+use modprobe::parse::{parse_alias, MAX_REPORTED_PROBLEMS};
 
 fuzz_target!(|data: &[u8]| {
     let path = Path::new("modules.alias");
-    let Ok(text) = decode(path, data) else { return };
-    let Ok(entries) = parse_alias(path, text) else {
-        return;
-    };
+    let parsed = parse_alias(path, data);
+    assert!(parsed.problems.len() <= MAX_REPORTED_PROBLEMS);
+    let entries = &parsed.entries;
     for a in entries.iter().take(64) {
         let Some(pattern) = normalize_alias(&a.pattern) else {
             continue;

@@ -5,15 +5,11 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use modprobe::parse::{decode, parse_load_list};
+use modprobe::parse::parse_load_list;
 
 fuzz_target!(|data: &[u8]| {
-    let path = Path::new("modules.load");
-    if let Ok(text) = decode(path, data) {
-        if let Ok(names) = parse_load_list(path, text) {
-            let unique: HashSet<&String> = names.iter().collect();
-            assert_eq!(unique.len(), names.len());
-            assert!(names.iter().all(|n| !n.is_empty() && !n.contains('-')));
-        }
-    }
+    let names = parse_load_list(Path::new("modules.load"), data).entries;
+    let unique: HashSet<&String> = names.iter().collect();
+    assert_eq!(unique.len(), names.len());
+    assert!(names.iter().all(|n| !n.is_empty() && !n.contains('-')));
 });
