@@ -23,7 +23,10 @@ commands:
                            boot them
   bench <hashtree|modprobe|dice|boot>
                            run a benchmark and print its numbers
-  fuzz [--seconds N]       run every cargo-fuzz target for N seconds (default 60)
+  fuzz [--seconds N] [--coverage] [--only TEXT]
+                           run every cargo-fuzz target (or those whose crate/target
+                           contains TEXT) for N seconds (default 60); with --coverage
+                           also report each target's line coverage
   size                     build the aarch64 and x86_64 guest /init and report sizes
   setup                    only install what is missing
 ";

@@ -147,6 +147,38 @@ pub fn cargo_fuzz() -> Result<(), Error> {
     Ok(())
 }
 
+/// Adds the toolchain's `llvm-tools` component (`llvm-cov`, `llvm-profdata` of the same
+/// LLVM as rustc, which `cargo fuzz coverage` and the coverage report need).
+pub fn llvm_tools() -> Result<(), Error> {
+    let out = cmd("rustup", &["component", "list", "--installed"])
+        .output()
+        .map_err(|e| Error(format!("rustup: {e}")))?;
+    if !String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.starts_with("llvm-tools"))
+    {
+        eprintln!("xtask: rustup component add llvm-tools");
+        run(&mut cmd("rustup", &["component", "add", "llvm-tools"]))?;
+    }
+    Ok(())
+}
+
+/// The path of an LLVM tool (`llvm-cov`, `llvm-profdata`) from the `llvm-tools`
+/// component: `<sysroot>/lib/rustlib/<host>/bin/<name>`.
+pub fn llvm_tool(name: &str) -> Result<std::path::PathBuf, Error> {
+    let out = cmd("rustc", &["--print", "sysroot"])
+        .output()
+        .map_err(|e| Error(format!("rustc --print sysroot: {e}")))?;
+    let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let lib = std::path::Path::new(&sysroot).join("lib/rustlib");
+    let found = std::fs::read_dir(&lib)
+        .map_err(|e| Error(format!("{}: {e}", lib.display())))?
+        .flatten()
+        .map(|e| e.path().join("bin").join(name))
+        .find(|p| p.exists());
+    found.ok_or_else(|| Error(format!("{name} not found under {}", lib.display())))
+}
+
 /// Everything `test` and `demo` need.
 pub fn all() -> Result<(), Error> {
     packages()?;

@@ -214,13 +214,21 @@ fn fuzz_crates() -> Vec<PathBuf> {
     v
 }
 
-/// `cargo xtask fuzz [--seconds N]`: every target of every crate's `fuzz/` for N seconds.
+/// `cargo xtask fuzz [--seconds N] [--coverage] [--only TEXT]`: every target of every
+/// crate's `fuzz/` (or those whose `crate/target` contains TEXT) for N seconds; with
+/// `--coverage`, then the line coverage its corpus reaches in the crate's own source
+/// files (`cargo fuzz coverage` + `llvm-cov report`).
 pub fn fuzz(args: &[String]) -> Result<(), Error> {
     let seconds: u64 = flag_value(args, "--seconds")?
         .unwrap_or_else(|| "60".into())
         .parse()
         .map_err(|_| Error("--seconds takes a number".into()))?;
+    let coverage = args.iter().any(|a| a == "--coverage");
+    let only = flag_value(args, "--only")?;
     setup::cargo_fuzz()?;
+    if coverage {
+        setup::llvm_tools()?;
+    }
     let target_dir = root().join("target").join("fuzz");
     let mut summary = Vec::new();
     let mut failed = Vec::new();
@@ -235,6 +243,12 @@ pub fn fuzz(args: &[String]) -> Result<(), Error> {
             .output()
             .map_err(|e| Error(format!("cargo fuzz list in {name}: {e}")))?;
         for target in String::from_utf8_lossy(&list.stdout).split_whitespace() {
+            if only
+                .as_deref()
+                .is_some_and(|o| !format!("{name}/{target}").contains(o))
+            {
+                continue;
+            }
             eprintln!("xtask: fuzz {name}/{target} for {seconds} s");
             let out = Command::new("cargo")
                 .args(["fuzz", "run", target, "--"])
@@ -247,19 +261,34 @@ pub fn fuzz(args: &[String]) -> Result<(), Error> {
                 .output()
                 .map_err(|e| Error(format!("cargo fuzz run {target}: {e}")))?;
             let log = String::from_utf8_lossy(&out.stderr);
-            let execs = log
-                .lines()
-                .find_map(|l| l.strip_prefix("stat::number_of_executed_units:"))
-                .map(|s| s.trim().to_owned())
-                .unwrap_or_else(|| "?".into());
+            let stat = |key: &str| {
+                log.lines()
+                    .find_map(|l| l.strip_prefix(key))
+                    .map(|s| s.trim().to_owned())
+                    .unwrap_or_else(|| "?".into())
+            };
+            let execs = stat("stat::number_of_executed_units:");
+            let rate = stat("stat::average_exec_per_sec:");
             if !out.status.success() {
                 eprintln!("{log}");
                 failed.push(format!("{name}/{target}"));
             }
+            let cov = if coverage && out.status.success() {
+                match line_coverage(&krate, target) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        failed.push(format!("{name}/{target} coverage"));
+                        format!("coverage failed: {e}")
+                    }
+                }
+            } else {
+                String::new()
+            };
             summary.push(format!(
-                "{:<40} {:>12} execs  {}",
+                "{:<32} {:>12} execs {:>8}/s  {}  {cov}",
                 format!("{name}/{target}"),
                 execs,
+                rate,
                 if out.status.success() { "ok" } else { "FAILED" }
             ));
         }
@@ -273,4 +302,100 @@ pub fn fuzz(args: &[String]) -> Result<(), Error> {
     } else {
         Err(Error(format!("fuzz targets failed: {}", failed.join(", "))))
     }
+}
+
+/// Line coverage of `target`'s corpus in the source files of `krate` (its `src/`) that
+/// the corpus reaches at all: `lines=covered/total (P%) files=N`. Uses `cargo fuzz
+/// coverage` (an instrumented build that replays the corpus into a `.profdata`) and the
+/// toolchain's own `llvm-cov`, whose profile format matches rustc's LLVM.
+fn line_coverage(krate: &Path, target: &str) -> Result<String, Error> {
+    let cov_dir = root().join("target").join("fuzz-coverage");
+    eprintln!("xtask: cargo fuzz coverage {target}");
+    let out = Command::new("cargo")
+        .args(["fuzz", "coverage", target, "--target-dir"])
+        .arg(&cov_dir)
+        .current_dir(krate)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .output()
+        .map_err(|e| Error(format!("cargo fuzz coverage {target}: {e}")))?;
+    if !out.status.success() {
+        return Err(Error(format!(
+            "cargo fuzz coverage {target}: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        )));
+    }
+    let profdata = krate
+        .join("fuzz/coverage")
+        .join(target)
+        .join("coverage.profdata");
+    let binary = find_file(&cov_dir, target, "coverage").ok_or_else(|| {
+        Error(format!(
+            "no coverage build of {target} under {}",
+            cov_dir.display()
+        ))
+    })?;
+    let report = Command::new(setup::llvm_tool("llvm-cov")?)
+        .arg("report")
+        .arg(&binary)
+        .arg(format!("-instr-profile={}", profdata.display()))
+        .arg(krate.join("src"))
+        .output()
+        .map_err(|e| Error(format!("llvm-cov report: {e}")))?;
+    if !report.status.success() {
+        return Err(Error(format!(
+            "llvm-cov report: {}",
+            String::from_utf8_lossy(&report.stderr).trim()
+        )));
+    }
+    let text = String::from_utf8_lossy(&report.stdout);
+    let (mut lines, mut missed, mut files) = (0u64, 0u64, 0u64);
+    for row in text.lines() {
+        // Filename Regions Missed Cover Functions Missed Executed Lines Missed Cover …
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        if cols.len() < 10 || !cols[0].ends_with(".rs") {
+            continue;
+        }
+        let (Ok(l), Ok(m)) = (cols[7].parse::<u64>(), cols[8].parse::<u64>()) else {
+            continue;
+        };
+        if m < l {
+            lines += l;
+            missed += m;
+            files += 1;
+        }
+    }
+    let covered = lines - missed;
+    let percent = if lines == 0 {
+        0.0
+    } else {
+        100.0 * covered as f64 / lines as f64
+    };
+    Ok(format!(
+        "lines={covered}/{lines} ({percent:.1}%) files={files}"
+    ))
+}
+
+/// The first file called `name` under `dir` whose path contains `marker`.
+fn find_file(dir: &Path, name: &str, marker: &str) -> Option<PathBuf> {
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).ok()?.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                if p.file_name()
+                    .is_some_and(|n| n != "deps" && n != "build" && n != "incremental")
+                {
+                    todo.push(p);
+                }
+            } else if p.file_name().is_some_and(|n| n == name)
+                && p.to_string_lossy().contains(marker)
+            {
+                return Some(p);
+            }
+        }
+    }
+    None
 }
