@@ -10,6 +10,7 @@
 //! * [`scenario`] describes one test guest (vendor image, disks, device tree, extra
 //!   files) and builds it into real artifacts.
 //! * [`console`] holds the assertions tests make on a boot log.
+//! * [`faults`] attaches misbehaving disks (I/O errors, throttling) for fault injection.
 
 pub mod baseline;
 pub mod bench;
@@ -19,6 +20,7 @@ pub mod debian;
 pub mod demo;
 pub mod elf;
 pub mod error;
+pub mod faults;
 pub mod guest;
 pub mod kernel;
 pub mod modules;

@@ -305,20 +305,25 @@ impl Guest {
     }
 }
 
-/// The byte offset, inside an ext4 image, of the first data block of the file at `path`
-/// (found with `debugfs -R "bmap <path> 0"`).
+/// The byte offset, inside an ext4 image, of the first data block of the file at `path`.
 pub fn ext4_file_offset(img: &Path, path: &str) -> Result<u64, HarnessError> {
+    ext4_block_offset(img, path, 0)
+}
+
+/// The byte offset, inside an ext4 image, of data block `n` of the file at `path`
+/// (found with `debugfs -R "bmap <path> <n>"`).
+pub fn ext4_block_offset(img: &Path, path: &str, n: u64) -> Result<u64, HarnessError> {
     let out = crate::error::run(
         std::process::Command::new("debugfs")
             .arg("-R")
-            .arg(format!("bmap {path} 0"))
+            .arg(format!("bmap {path} {n}"))
             .arg(img),
     )?;
     let text = String::from_utf8_lossy(&out.stdout);
     let block: u64 = text
         .trim()
         .parse()
-        .map_err(|_| HarnessError::Missing(format!("debugfs bmap {path}: {text:?}")))?;
+        .map_err(|_| HarnessError::Missing(format!("debugfs bmap {path} {n}: {text:?}")))?;
     Ok(block * 4096)
 }
 
