@@ -3,7 +3,7 @@
 //!
 //! | invoked as | applet |
 //! | --- | --- |
-//! | `init` with pid 1, no arguments | the first stage |
+//! | `init` with pid 1 (arguments other than `second_stage` ignored) | the first stage |
 //! | `init second_stage` (pid 1) | the rc interpreter (`init_rc`) |
 //! | `init --verify FILE…` | the host-side rc verifier |
 //! | `ueventd` | the device manager |
@@ -58,9 +58,13 @@ pub fn select(args: &[OsString], pid: i32) -> Result<Applet, String> {
         .and_then(|a| Path::new(a).file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let second_stage = args.get(1).is_some_and(|a| a == "second_stage");
     match name.as_str() {
+        // As PID 1 only `second_stage` (AOSP's spelling) selects the rc interpreter; any
+        // other argument is a word of the kernel command line the kernel passed on, which
+        // AOSP's init ignores too.
+        "init" if pid == 1 && !second_stage => Ok(Applet::FirstStage),
         "init" if args.len() > 1 => Ok(Applet::SecondStage),
-        "init" if pid == 1 => Ok(Applet::FirstStage),
         "init" => Err("init: the first stage runs only as PID 1 \
                        (try `init --verify FILE…` to check rc files)"
             .to_owned()),
@@ -173,6 +177,23 @@ mod tests {
         );
         assert!(select(&args(&["/bin/frob"]), 1).is_err());
         assert!(select(&[], 1).is_err());
+    }
+
+    #[test]
+    fn pid_1_ignores_arguments_the_kernel_passed_on() {
+        // The kernel hands PID 1 every command-line word it does not know that has no
+        // `=` or `.` (0xa0 is a blank to it): AOSP's init runs its first stage whatever
+        // they are, and so do we.
+        assert_eq!(
+            select(&[OsString::from("/init"), OsString::from("U\u{a0}")], 1),
+            Ok(Applet::FirstStage)
+        );
+        assert_eq!(
+            select(&args(&["/init", "quiet", "splash"]), 1),
+            Ok(Applet::FirstStage)
+        );
+        // Not as PID 1, arguments are the rc interpreter's to judge.
+        assert_eq!(select(&args(&["init", "frob"]), 42), Ok(Applet::SecondStage));
     }
 
     #[test]
