@@ -7,6 +7,7 @@
 //! configuration matches the machine it is passed back to.
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -55,6 +56,9 @@ pub struct VmConfig {
     pub monitor: Option<PathBuf>,
     /// Further QEMU arguments (e.g. `-device loader,…`), after the machine options.
     pub extra_args: Vec<String>,
+    /// Raw bytes appended to the kernel command line after [`VmConfig::append`] (and a
+    /// space), for command lines that are not UTF-8.
+    pub append_bytes: Vec<u8>,
 }
 
 fn qemu_binary(arch: Arch) -> &'static str {
@@ -85,6 +89,7 @@ impl VmConfig {
             echo: std::env::var_os("QEMU_TESTS_ECHO").is_some(),
             monitor: None,
             extra_args: Vec::new(),
+            append_bytes: Vec::new(),
         }
     }
 
@@ -139,7 +144,12 @@ impl VmConfig {
         c.args(&self.extra_args);
         c.arg("-kernel").arg(&self.kernel);
         c.arg("-initrd").arg(&self.initrd);
-        c.arg("-append").arg(self.cmdline());
+        let mut cmdline = self.cmdline().into_bytes();
+        if !self.append_bytes.is_empty() {
+            cmdline.push(b' ');
+            cmdline.extend_from_slice(&self.append_bytes);
+        }
+        c.arg("-append").arg(std::ffi::OsString::from_vec(cmdline));
         if let Some(dtb) = &self.dtb {
             c.arg("-dtb").arg(dtb);
         }

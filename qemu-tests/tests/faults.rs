@@ -6,8 +6,11 @@
 //! its block throttling ([`qemu_tests::faults`]); the hot-plug goes through the HMP
 //! monitor on a PCIe root port, as in the ueventd test.
 
+use std::time::Duration;
+
 use qemu_tests::console::{BootLog, VENDOR_BOOT_PHASES};
-use qemu_tests::faults::{attach_with_eio, vendor_disk};
+use qemu_tests::faults::{attach_throttled, attach_with_eio, vendor_disk};
+use qemu_tests::modules::add_vendor_modules;
 use qemu_tests::scenario::{ext4_block_offset, Guest, VendorOptions, VendorTree};
 use qemu_tests::Arch;
 
@@ -102,6 +105,205 @@ fn eio_after_the_mount_fails_the_read_and_the_boot_goes_on() {
     log.assert_contains("FAULT_READS_DONE");
     log.assert_phases(VENDOR_BOOT_PHASES);
     assert!(!log.restarted(), "{}", log.report("restarted"));
+    assert_no_pid1_death(&log);
+    log.assert_clean_poweroff();
+}
+
+/// The guest time of phase `name` (ms), from its phase line.
+fn phase_ms(log: &BootLog, name: &str) -> u64 {
+    log.phases()
+        .iter()
+        .find(|p| p.name == name)
+        .map(|p| p.t_ms)
+        .unwrap_or_else(|| panic!("{}", log.report(&format!("no phase {name}"))))
+}
+
+/// The vendor disk arrives 3 s after the first stage started waiting for it (PCIe
+/// hot-plug through the monitor): it is found within the 10 s wait and the boot completes.
+#[test]
+fn vendor_disk_hot_plugged_after_3_s_is_found() {
+    let mut g = Guest::new(A64).unwrap();
+    let vd = vendor_disk(&mut g, &tree("", &[]), &VendorOptions::default(), "vendor").unwrap();
+    g.qemu_args
+        .extend(["-device".to_owned(), "pcie-root-port,id=rp0".to_owned()]);
+    g.monitor = true;
+    g.shutdown_when_booted().unwrap();
+    let run = g.vm().unwrap().spawn().unwrap();
+    // The modules phase ends right before the wait for the partition starts.
+    run.wait_for("first_stage: phase=modules", Duration::from_secs(180))
+        .unwrap_or_else(|e| panic!("{e}\n{}", run.console()));
+    std::thread::sleep(Duration::from_secs(3));
+    let mut said = vec![run
+        .monitor(&format!(
+            "drive_add 0 if=none,id=late0,file={},format=raw,readonly=on",
+            vd.disk.display()
+        ))
+        .unwrap()];
+    said.push(
+        run.monitor("device_add virtio-blk-pci,drive=late0,id=latedev0,bus=rp0")
+            .unwrap(),
+    );
+    let log = run.wait().unwrap();
+    let waited = phase_ms(&log, "partition") - phase_ms(&log, "modules");
+    eprintln!("vendor partition found {waited} ms after the wait began");
+    assert!(
+        (3000..10_000).contains(&waited),
+        "{}",
+        log.report(&format!("waited {waited} ms"))
+    );
+    log.assert_contains("/dev/block/by-name/microdroid-vendor is /dev/block/vda1");
+    log.assert_phases(VENDOR_BOOT_PHASES);
+    log.assert_clean_poweroff();
+}
+
+/// A 128 MiB guest whose vendor disk is throttled to 1 MiB/s boots the whole vendor flow
+/// (partition, vbmeta, DICE, dm-verity, mount, vendor modules, rc interpreter) and
+/// reports its peak memory; the boot time is printed.
+#[test]
+fn starved_guest_on_a_slow_disk_boots() {
+    let mut g = Guest::new(A64).unwrap();
+    let mut t = tree("", &[]);
+    let modules = add_vendor_modules(&mut t, &g.kernel, &["zram", "loop"], &[]).unwrap();
+    let vd = vendor_disk(&mut g, &t, &VendorOptions::default(), "vendor").unwrap();
+    attach_throttled(&mut g, &vd.disk, 1 << 20);
+    g.shutdown_when_booted().unwrap();
+    let mut vm = g.vm().unwrap();
+    vm.memory_mb = 128;
+    let log = vm.boot().unwrap();
+    log.assert_phases(VENDOR_BOOT_PHASES);
+    log.assert_contains(&format!(
+        "first_stage: modules pass=vendor loaded={} already=0 failed=0 ",
+        modules.loaded.len()
+    ));
+    let memory = log
+        .grep("first_stage: memory: ")
+        .next()
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("{}", log.report("no memory line")));
+    eprintln!(
+        "{memory}\n128 MiB guest, vendor disk at 1 MiB/s: second stage at {} ms guest time, boot {:?} wall\n{}",
+        phase_ms(&log, "second_stage"),
+        log.elapsed,
+        log.timeline_table()
+    );
+    assert_no_pid1_death(&log);
+    log.assert_clean_poweroff();
+}
+
+/// A digest property of 1000 KiB: `VENDOR_DIGEST_MALFORMED`, from a bounded read (the
+/// detail names the few KiB read, not the property's size). 1000 KiB rather than 1 MiB:
+/// with QEMU's arm64 direct kernel boot a device tree over about 1 MiB in all (1,052,227
+/// bytes tried) hangs before the kernel's first console line, whatever the guest does.
+#[test]
+fn huge_digest_property_is_malformed_without_reading_it_all() {
+    let mut g = Guest::new(A64).unwrap();
+    vendor_disk(&mut g, &tree("", &[]), &VendorOptions::default(), "vendor").unwrap();
+    g.vendor_digest(&vec![b'a'; 1000 * 1024]);
+    let log = g.boot().unwrap();
+    let line = log.assert_fatal("VENDOR_DIGEST_MALFORMED");
+    eprintln!("{line}");
+    assert!(!line.contains("1024000"), "{line}");
+    assert_no_pid1_death(&log);
+}
+
+/// xorshift64*: the test's fixed pseudo-random bytes.
+fn random_bytes(seed: u64, n: usize) -> Vec<u8> {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 56) as u8
+        })
+        .collect()
+}
+
+/// Bad lines in the vendor's `modules.options`: each reported with file:line and
+/// skipped (the second `options` line for a module loses to the first), as AOSP's
+/// libmodprobe reads it; every module still loads.
+const BAD_OPTIONS: &str = "dyn_options zram root /vendor/bin/options_handler\n\
+                           options zram num_devices=2\n\
+                           options zram num_devices=3\n\
+                           options\n";
+
+const ZRAM_RC: &str = r#"on early-init
+    exec -- /vendor/bin/busybox sh -c "echo FAULT_ZRAM $$(ls -d /sys/block/zram*)"
+"#;
+
+/// About 10 KiB of `androidboot.<random>=<random bytes, not UTF-8>` words on the kernel
+/// command line (the kernel keeps the first 2 KiB, COMMAND_LINE_SIZE, and hands PID 1
+/// the words it splits off at its own blanks, 0xa0 among them), a second disk whose GPT
+/// partition name is not ASCII, and a vendor `modules.options` with bad lines: the guest
+/// boots the vendor flow, loads every vendor module, and powers off.
+#[test]
+fn hostile_command_line_partition_name_and_module_config_boot() {
+    let mut g = Guest::new(A64).unwrap();
+    let mut t = tree(ZRAM_RC, &[]);
+    let modules = add_vendor_modules(&mut t, &g.kernel, &["zram", "loop"], &[]).unwrap();
+    t.file("lib/modules/modules.options", 0o644, BAD_OPTIONS.as_bytes())
+        .unwrap();
+    vendor_disk(&mut g, &t, &VendorOptions::default(), "vendor")
+        .map(|vd| g.disk(&vd.disk, true))
+        .unwrap();
+    // sgdisk writes the name as UTF-16 from UTF-8; Linux turns non-ASCII into '!'.
+    let odd = g.work.path().join("odd-disk.img");
+    std::fs::File::create(&odd)
+        .unwrap()
+        .set_len(4 << 20)
+        .unwrap();
+    let out = std::process::Command::new("sgdisk")
+        .args(["-o", "-n", "1:2048:4095", "-c", "1:βένδορ-ü€"])
+        .arg(&odd)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    g.disk(&odd, true);
+    g.shutdown_when_booted().unwrap();
+    let mut vm = g.vm().unwrap();
+    let noise = random_bytes(17, 12 * 1024);
+    let mut words = Vec::new();
+    for (i, chunk) in noise.chunks(48).enumerate() {
+        if words.len() >= 10 * 1024 {
+            break;
+        }
+        words.extend_from_slice(format!("androidboot.k{i:x}_").as_bytes());
+        let (key, value) = chunk.split_at(8);
+        words.extend(key.iter().map(|b| b'a' + b % 26));
+        words.push(b'=');
+        // No separators (blanks, quotes) and no NUL; everything else, 0x80..0xff included.
+        words.extend(value.iter().map(|&b| {
+            if b <= b' ' || b == b'"' || b == 0x7f {
+                b'x'
+            } else {
+                b
+            }
+        }));
+        words.push(b' ');
+    }
+    assert!(std::str::from_utf8(&words).is_err());
+    vm.append_bytes = words;
+    let log = vm.boot().unwrap();
+    log.assert_phases(VENDOR_BOOT_PHASES);
+    log.assert_contains("/dev/block/by-name/microdroid-vendor is /dev/block/vda1");
+    let options = "first_stage: modules: /vendor/lib/modules/modules.options";
+    for line in [
+        format!("{options}:1: dyn_options (external option handlers) is not supported; line skipped"),
+        format!("{options}:3: second options line for zram ignored; the first (at /vendor/lib/modules/modules.options:2) is kept"),
+        format!("{options}:4: options lines must be `options MODULE [PARAMS…]`; line skipped"),
+        format!(
+            "first_stage: modules pass=vendor loaded={} already=0 failed=0 ",
+            modules.loaded.len()
+        ),
+        // num_devices=2 from the first options line.
+        "FAULT_ZRAM /sys/block/zram0 /sys/block/zram1".to_owned(),
+    ] {
+        log.assert_contains(&line);
+    }
     assert_no_pid1_death(&log);
     log.assert_clean_poweroff();
 }
