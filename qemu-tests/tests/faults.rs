@@ -12,7 +12,7 @@ use qemu_tests::console::{BootLog, VENDOR_BOOT_PHASES};
 use qemu_tests::faults::{attach_throttled, attach_with_eio, vendor_disk};
 use qemu_tests::modules::add_vendor_modules;
 use qemu_tests::scenario::{ext4_block_offset, Guest, VendorOptions, VendorTree};
-use qemu_tests::Arch;
+use qemu_tests::{opendice, Arch};
 
 const A64: Arch = Arch::Aarch64;
 
@@ -197,7 +197,8 @@ fn starved_guest_on_a_slow_disk_boots() {
 #[test]
 fn huge_digest_property_is_malformed_without_reading_it_all() {
     let mut g = Guest::new(A64).unwrap();
-    vendor_disk(&mut g, &tree("", &[]), &VendorOptions::default(), "vendor").unwrap();
+    let vd = vendor_disk(&mut g, &tree("", &[]), &VendorOptions::default(), "vendor").unwrap();
+    g.disk(&vd.disk, true);
     g.vendor_digest(&vec![b'a'; 1000 * 1024]);
     let log = g.boot().unwrap();
     let line = log.assert_fatal("VENDOR_DIGEST_MALFORMED");
@@ -306,4 +307,38 @@ fn hostile_command_line_partition_name_and_module_config_boot() {
     }
     assert_no_pid1_death(&log);
     log.assert_clean_poweroff();
+}
+
+/// A 16 MiB DICE region (the open-dice device's reserved-memory node claims 16 MiB): the
+/// first stage refuses it on its size, before mapping it (at most 1 MiB), with
+/// `DICE_HANDOVER_INVALID`, and the region is wiped first.
+#[test]
+fn sixteen_mib_handover_region_is_refused_and_wiped() {
+    const SIZE: u64 = 16 << 20;
+    let mut g = Guest::new(A64).unwrap();
+    // The device, with the node's size raised to 16 MiB (the last 16 MiB of RAM); the
+    // bytes in it do not matter, the size is refused first.
+    opendice::install(&mut g, &dice_vendor::sample_handover().unwrap()).unwrap();
+    let base = opendice::GUEST_RAM_END - SIZE;
+    let node = format!("/reserved-memory/dice@{:x}", opendice::REGION_BASE);
+    let reg: Vec<u8> = [base, SIZE].iter().flat_map(|v| v.to_be_bytes()).collect();
+    g.dt_property(&node, "reg", &reg);
+    let vd = vendor_disk(&mut g, &tree("", &[]), &VendorOptions::default(), "vendor").unwrap();
+    g.disk(&vd.disk, true);
+    let log = g.boot().unwrap();
+    let line = log.assert_fatal("DICE_HANDOVER_INVALID");
+    eprintln!("{line}");
+    assert!(
+        line.contains("DICE region size 16777216 is not in 1..=1048576"),
+        "{line}"
+    );
+    let wiped = format!("{} {SIZE} bytes", opendice::WIPED_LINE);
+    log.assert_contains(&wiped);
+    let at = |needle: &str| log.console.find(needle).unwrap_or(usize::MAX);
+    assert!(
+        at(&wiped) < at("FIRST_STAGE_FATAL"),
+        "{}",
+        log.report("the region must be wiped before the fatal line")
+    );
+    assert_no_pid1_death(&log);
 }
