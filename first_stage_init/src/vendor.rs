@@ -309,24 +309,20 @@ mod tests {
             partn: Some(1),
             devpath: "/devices/vda/vda1".into(),
         };
-        // 129 blocks of 4096 with sha256: a tree of 2 + 1 blocks.
-        let desc = HashtreeDescriptor {
-            dm_verity_version: 1,
-            image_size: 129 * 4096,
-            tree_offset: 129 * 4096,
-            tree_size: 3 * 4096,
-            data_block_size: 4096,
-            hash_block_size: 4096,
-            fec_num_roots: 0,
-            fec_offset: 0,
-            fec_size: 0,
-            hash_algorithm: "sha256".into(),
-            partition_name: VENDOR_PARTITION.into(),
-            salt: vec![0xaa; 32],
-            root_digest: vec![0x55; 32],
-            flags: 0,
-        };
-        (dev, desc)
+        // A real descriptor: an unsigned hash tree over 129 blocks, as avbtool makes it.
+        let d = tempfile::tempdir().unwrap();
+        let img = d.path().join("vendor.img");
+        fs::write(&img, vec![0x5a; 129 * 4096]).unwrap();
+        let info = avb::add_hashtree_footer(
+            &img,
+            &avb::HashtreeFooterOptions {
+                partition_name: VENDOR_PARTITION.into(),
+                algorithm: avb::Algorithm::None,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        (dev, info.descriptor)
     }
 
     /// The device-mapper commands and node operations a run recorded, in order.

@@ -253,16 +253,12 @@ fn hostile_command_line_partition_name_and_module_config_boot() {
         .unwrap()
         .set_len(4 << 20)
         .unwrap();
-    let out = std::process::Command::new("sgdisk")
-        .args(["-o", "-n", "1:2048:4095", "-c", "1:βένδορ-ü€"])
-        .arg(&odd)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    qemu_tests::error::run(
+        std::process::Command::new("sgdisk")
+            .args(["-o", "-n", "1:2048:4095", "-c", "1:βένδορ-ü€"])
+            .arg(&odd),
+    )
+    .unwrap();
     g.disk(&odd, true);
     g.shutdown_when_booted().unwrap();
     let mut vm = g.vm().unwrap();
