@@ -193,7 +193,10 @@ mod tests {
             Ok(Applet::FirstStage)
         );
         // Not as PID 1, arguments are the rc interpreter's to judge.
-        assert_eq!(select(&args(&["init", "frob"]), 42), Ok(Applet::SecondStage));
+        assert_eq!(
+            select(&args(&["init", "frob"]), 42),
+            Ok(Applet::SecondStage)
+        );
     }
 
     #[test]
