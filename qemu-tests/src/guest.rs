@@ -36,6 +36,7 @@ pub const APPLET_LINKS: &[&str] = &[
     "restorecon",
     "setprop",
     "getprop",
+    "dice_next",
 ];
 
 /// The target directory for guest builds (separate from the host's, so a guest build
