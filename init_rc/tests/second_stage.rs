@@ -57,7 +57,7 @@ fn boots_serves_properties_and_shuts_down() {
         &root.join("init.rc"),
         &format!(
             "on early-init
-    exec -- /bin/sh -c \"echo exec-output $(umask) > {root}/exec.out; /bin/grep SigBlk /proc/self/status >> {root}/exec.out; echo to-null\"
+    exec -- /bin/sh -c \"echo exec-output $$(umask) > {root}/exec.out; /bin/grep SigBlk /proc/self/status >> {root}/exec.out; echo to-null\"
     wait_for_prop ro.cold_boot_done true
     write {root}/after_wait ${{ro.boot.hardware}}
 on init
