@@ -166,7 +166,7 @@ fn verifier_exit_status() {
     let (code, out) = verify(&["tests/fixtures/aosp/microdroid.init.rc", "rootdir/init.rc"]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("init.rc:49: ignored duplicate definition of service 'ueventd'"),
+        out.contains("init.rc:71: ignored duplicate definition of service 'ueventd'"),
         "{out}"
     );
     let (code, out) = verify(&["tests/fixtures/malformed.rc"]);
