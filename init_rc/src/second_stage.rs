@@ -205,7 +205,7 @@ fn run(opts: &Options, hooks: Hooks) -> ! {
     let mut props = PropertyStore::new();
     // Tells bionic clients to use PROP_MSG_SETPROP2.
     let _ = props.set("ro.property_service.version", "2");
-    let imported = props.import_kernel_params(&opts.proc_root);
+    let imported = props.import_kernel_params(&boot_config::BootConfig::read(&opts.proc_root));
     log::info!(
         "init: second stage: {imported} property(ies) from the kernel command line and bootconfig"
     );

@@ -268,8 +268,7 @@ fn strict_boot_with_request_but_no_digest() {
     };
     g.vendor(&tree(A64, PROBE_RC), &opts).unwrap();
     g.strict_boot();
-    g.append
-        .push("androidboot.microdroid.mount_vendor=1".into());
+    g.request_vendor();
     let line = boot(&g).assert_fatal("VENDOR_DIGEST_MISSING");
     assert!(line.contains("strict_boot=true"), "{line}");
 }
@@ -280,8 +279,11 @@ fn strict_boot_with_request_but_no_digest() {
 fn x86_64_boots_without_vendor() {
     let arch = Arch::X86_64;
     let mut g = Guest::new(arch).unwrap();
-    g.vendor(&tree(arch, PROBE_RC), &VendorOptions::default())
-        .unwrap();
+    let opts = VendorOptions {
+        digest_in_dt: false,
+        ..Default::default()
+    };
+    g.vendor(&tree(arch, PROBE_RC), &opts).unwrap();
     g.shutdown_when_booted().unwrap();
     let log = boot(&g);
     log.assert_contains("booting without /vendor");
