@@ -79,6 +79,7 @@ pub mod ids;
 pub mod interp;
 pub mod parser;
 pub mod platform;
+pub mod prop_files;
 pub mod prop_proto;
 pub mod property;
 pub mod second_stage;

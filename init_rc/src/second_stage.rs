@@ -209,6 +209,18 @@ fn run(opts: &Options, hooks: Hooks) -> ! {
     log::info!(
         "init: second stage: {imported} property(ies) from the kernel command line and bootconfig"
     );
+    // AOSP `PropertyInit`: the kernel's values, then the derived ones, then the files.
+    props.export_kernel_boot_props();
+    let files: Vec<&std::path::Path> = crate::prop_files::PROP_FILES
+        .iter()
+        .map(std::path::Path::new)
+        .collect();
+    let loaded = crate::prop_files::load(&files, &mut props);
+    log::info!(
+        "init: ro.hardware={} ro.bootmode={}; {loaded} property(ies) from .prop files",
+        props.get("ro.hardware").unwrap_or_default(),
+        props.get("ro.bootmode").unwrap_or_default()
+    );
     let config = load(opts, &props);
     let signals = SignalWatch::new().unwrap_or_else(|e| fatal("SIGNALFD", &e.to_string()));
     let server = PropertyServer::bind(&opts.socket)
