@@ -29,12 +29,12 @@ pub const VENDOR_MODULES: &[&str] = &[
 /// when boot completes.
 pub const VENDOR_RC: &str = r#"# The demo vendor's rc file (parsed after the system's, before early-init runs).
 on early-init
-    exec -- /vendor/bin/busybox sh -c "echo DEMO vendor early-init: $$(/vendor/bin/busybox wc -l < /proc/modules) modules loaded"
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; echo DEMO vendor early-init: $$(/vendor/bin/busybox wc -l < /proc/modules) modules loaded"
 
 on init
     exec -- /vendor/bin/busybox tar -cf /dev/vdb -C /microdroid_resources dice_chain.raw
-    exec -- /vendor/bin/busybox sh -c "echo DEMO zram0: $$(/vendor/bin/busybox stat -c '%a %u %g' /dev/block/zram0)"
-    exec -- /system/bin/sepolicy getcon /dev/block/zram0 /vendor/etc/init/demo.rc /microdroid_resources/dice_chain.raw
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; echo DEMO zram0: $$(/vendor/bin/busybox stat -c '%a %u %g' /dev/block/zram0)"
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; exec /system/bin/sepolicy getcon /dev/block/zram0 /vendor/etc/init/demo.rc /microdroid_resources/dice_chain.raw"
 
 on property:dev.bootcomplete=1
     setprop sys.powerctl shutdown
