@@ -424,7 +424,7 @@ fn vendor_rc_runs_in_order_and_powers_off_cleanly() {
     line_at(&log, "RC_ONESHOT_STATE stopped");
     let trigger_action = prefix_at(
         &log,
-        &format!("init: action on=property:vendor.rctest.oneshot=done {RC_DIR}/rctest.rc:28"),
+        &format!("init: action on=property:vendor.rctest.oneshot=done {RC_DIR}/rctest.rc:27"),
     );
     let trigger = line_at(&log, "RC_PROPERTY_TRIGGER");
     let finish = line_at(&log, "RC_FINISH bootcomplete=1");
@@ -696,7 +696,7 @@ fn host_verifier_reports_the_malformed_vendor_rc() {
     let (code, out) = verify(&init, &[&good]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("1 file(s), 7 action(s), 6 service(s): 0 syntax error(s), 0 unsupported"),
+        out.contains("1 file(s), 6 action(s), 6 service(s): 0 syntax error(s), 0 unsupported"),
         "{out}"
     );
 
@@ -708,7 +708,7 @@ fn host_verifier_reports_the_malformed_vendor_rc() {
         format!("syntax error at {b}:5: 'chmod' takes 2 argument(s), got 1"),
         format!("unsupported option 'no_such_option' at {b}:11 (not an AOSP keyword we know)"),
         format!("syntax error at {b}:15: unterminated quoted string"),
-        "2 file(s), 8 action(s), 7 service(s): 2 syntax error(s), 2 unsupported".to_string(),
+        "2 file(s), 7 action(s), 7 service(s): 2 syntax error(s), 2 unsupported".to_string(),
     ] {
         assert!(
             out.lines().any(|l| l.starts_with(&want)),

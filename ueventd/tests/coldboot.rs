@@ -298,31 +298,12 @@ fn missing_sys_roots_are_fine() {
         &labels,
         None,
     );
+    assert!(u.coldboot_needed(), "first start");
     let report = u.coldboot_from(&mut kernel).unwrap();
     assert_eq!(report.uevent_writes, 0);
     assert_eq!(props.set.lock().unwrap().len(), 1);
-}
-
-#[test]
-fn restarted_ueventd_does_not_replay_coldboot() {
-    let dir = tempfile::tempdir().unwrap();
-    let ops = FakeDeviceOps::new();
-    let props = Props::default();
-    let labels = Labels::default();
-    let sys: PathBuf = dir.path().join("nosys");
-    let mut kernel = FakeKernel::new(&ops, &sys);
-    let mut u = Ueventd::new(
-        UeventdConfig::default(),
-        dir.path().join("dev"),
-        sys,
-        &ops,
-        &props,
-        &labels,
-        None,
-    );
-    assert!(u.coldboot_needed(), "first start");
-    u.coldboot_from(&mut kernel).unwrap();
-    // The next ueventd sees ro.cold_boot_done=true (AOSP GetBoolProperty's true values).
+    // A restarted ueventd sees ro.cold_boot_done=true and does not replay coldboot
+    // (AOSP GetBoolProperty's true values).
     assert!(!u.coldboot_needed());
     for (v, needed) in [("1", false), ("yes", false), ("false", true), ("0", true)] {
         props
