@@ -30,14 +30,14 @@ pub const VENDOR_MODULES: &[&str] = &[
 /// 5-certificate chain on the results disk (`/dev/vdb`), and shut down when boot completes.
 pub const VENDOR_RC: &str = r#"# The demo vendor's rc file (parsed after the system's, before early-init runs).
 on early-init
-    exec -- /vendor/bin/busybox sh -c "echo DEMO vendor early-init: $$(/vendor/bin/busybox wc -l < /proc/modules) modules loaded"
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; echo DEMO vendor early-init: $$(/vendor/bin/busybox wc -l < /proc/modules) modules loaded"
 
 on init
-    exec -- /vendor/bin/busybox sh -c "echo DEMO zram0: $$(/vendor/bin/busybox stat -c '%a %u %g' /dev/block/zram0)"
-    exec -- /system/bin/sepolicy getcon /dev/block/zram0 /vendor/etc/init/demo.rc /microdroid_resources/dice_chain.raw
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; echo DEMO zram0: $$(/vendor/bin/busybox stat -c '%a %u %g' /dev/block/zram0)"
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; exec /system/bin/sepolicy getcon /dev/block/zram0 /vendor/etc/init/demo.rc /microdroid_resources/dice_chain.raw"
     mkdir /dev/demo 0700
-    exec -- /system/bin/dice_next --output /dev/demo/dice_chain.raw --code-hash c0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0de --authority-hash a11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11c --security-version 1
-    exec -- /vendor/bin/busybox sh -c "echo DEMO microdroid_resources after the next step: $$(/vendor/bin/busybox ls -A /microdroid_resources | /vendor/bin/busybox wc -l) entries, $$(/vendor/bin/busybox grep -c ' /microdroid_resources ' /proc/mounts) mounts"
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; exec /system/bin/dice_next --output /dev/demo/dice_chain.raw --code-hash c0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0de --authority-hash a11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11c --security-version 1"
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; echo DEMO microdroid_resources after the next step: $$(/vendor/bin/busybox ls -A /microdroid_resources | /vendor/bin/busybox wc -l) entries, $$(/vendor/bin/busybox grep -c ' /microdroid_resources ' /proc/mounts) mounts"
     exec -- /vendor/bin/busybox tar -cf /dev/vdb -C /dev/demo dice_chain.raw
 
 on property:dev.bootcomplete=1

@@ -23,10 +23,10 @@ fn tree(arch: Arch, rc: &str) -> VendorTree {
 }
 
 const PROBE_RC: &str = r#"on early-init
-    exec -- /vendor/bin/busybox sh -c "echo VENDOR_MOUNT: $$(grep ' /vendor ' /proc/mounts); echo VENDOR_FILE: $$(head -c 17 /vendor/etc/hello.txt); if touch /vendor/x 2>/dev/null; then echo VENDOR_WRITABLE; else echo VENDOR_READONLY; fi"
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; echo VENDOR_MOUNT: $$(grep ' /vendor ' /proc/mounts); echo VENDOR_FILE: $$(head -c 17 /vendor/etc/hello.txt); if touch /vendor/x 2>/dev/null; then echo VENDOR_WRITABLE; else echo VENDOR_READONLY; fi"
 "#;
 
-const READ_RC: &str = "on early-init\n    exec -- /vendor/bin/busybox cat /vendor/etc/hello.txt\n";
+const READ_RC: &str = "on early-init\n    exec -- /vendor/bin/busybox sh -c \"exec >/dev/console 2>&1; exec /vendor/bin/busybox cat /vendor/etc/hello.txt\"\n";
 
 fn boot(g: &Guest) -> BootLog {
     let log = g.boot().expect("boot");
