@@ -43,7 +43,8 @@ reasons! {
     EarlyMount => "EARLY_MOUNT",
     /// The second stage could not be executed.
     SecondStageExec => "SECOND_STAGE_EXEC",
-    /// A first-stage kernel module needed to reach the vendor partition failed to load.
+    /// A first-stage kernel module failed to load on a normal boot, or on any boot that
+    /// needs it to reach the vendor partition.
     ModuleLoad => "MODULE_LOAD",
     /// The expected vendor digest in the device tree is not well-formed.
     VendorDigestMalformed => "VENDOR_DIGEST_MALFORMED",
@@ -51,6 +52,8 @@ reasons! {
     VendorDigestMismatch => "VENDOR_DIGEST_MISMATCH",
     /// A vendor partition was requested but no expected digest was provided.
     VendorDigestMissing => "VENDOR_DIGEST_MISSING",
+    /// The expected vendor digest exists in the device tree but cannot be read.
+    VendorDigestUnreadable => "VENDOR_DIGEST_UNREADABLE",
     /// No block device carries the vendor partition name.
     VendorPartitionMissing => "VENDOR_PARTITION_MISSING",
     /// More than one block device carries the vendor partition name.

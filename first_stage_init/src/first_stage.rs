@@ -12,15 +12,18 @@
 //! 8. `selinux`: policy load and labels, if the initramfs carries a policy;
 //! 9. `second_stage`: exec the rc interpreter (or power off if there is none).
 //!
-//! Steps 3–7 run only when the host asked for a vendor partition (DESIGN §2). Each step
+//! The host's inputs are read once, after the early mounts, into a
+//! [`boot_config::BootConfig`] whose decisions (strict, debuggable, `/vendor` wanted) every
+//! step uses. Steps 3–7 run only when the host asked for a vendor partition (DESIGN §2),
+//! and a failed step 2 is fatal on a normal boot or when the vendor needs it. Each step
 //! returns `Result<_, Fatal>`; [`run`] turns an error into the `FIRST_STAGE_FATAL` line
 //! and a power-off.
 
 use std::path::{Path, PathBuf};
 
+use boot_config::BootConfig;
 use log::LevelFilter;
 
-use crate::bootcfg::BootConfig;
 use crate::fatal::{self, Fatal, Reason};
 use crate::mounts::{self, EARLY_MOUNTS};
 use crate::platform::{Kernel, Platform};
@@ -111,8 +114,9 @@ impl<'a> Boot<'a> {
         std::fs::read_to_string(self.layout.path("/proc/sys/kernel/osrelease")).unwrap_or_default()
     }
 
-    /// Loads the initramfs's first-stage modules. Their failure is fatal only when a
-    /// vendor partition is wanted (they are what reaches it).
+    /// Loads the initramfs's first-stage modules. Their failure is fatal on a normal boot
+    /// (AOSP: only debuggable boots may go on) and whenever a vendor partition is wanted
+    /// (they are what reaches it).
     pub fn first_stage_modules(&mut self, cfg: &BootConfig, needed: bool) -> Result<(), Fatal> {
         let lib = self.layout.path("/lib/modules");
         let dir = modprobe::first_stage_module_dir(&lib, self.kernel_release().trim());
@@ -139,8 +143,16 @@ impl<'a> Boot<'a> {
         };
         self.mark("modules");
         match problem {
-            Some(detail) if needed => Err(Fatal::new(Reason::ModuleLoad, detail)),
-            _ => Ok(()),
+            Some(detail) if needed || !cfg.debuggable => {
+                Err(Fatal::new(Reason::ModuleLoad, detail))
+            }
+            Some(_) => {
+                log::warn!(
+                    "modules pass=first_stage: going on (debuggable boot, no vendor partition)"
+                );
+                Ok(())
+            }
+            None => Ok(()),
         }
     }
 
@@ -203,20 +215,17 @@ impl<'a> Boot<'a> {
         let cfg = BootConfig::read(&self.layout.path("/proc"));
         let plan = vendor::plan(&cfg)?;
         log::info!(
-            "boot: strict_boot={} vendor={}",
-            cfg.strict_boot,
+            "boot: {} vendor={}",
+            cfg.describe(),
             match &plan {
-                VendorPlan::Skip => "none",
+                VendorPlan::Skip { .. } => "none",
                 VendorPlan::Mount { .. } => "requested",
             }
         );
-        self.first_stage_modules(&cfg, plan != VendorPlan::Skip)?;
+        self.first_stage_modules(&cfg, matches!(plan, VendorPlan::Mount { .. }))?;
         match &plan {
             VendorPlan::Mount { expected_digest } => self.vendor(&cfg, expected_digest)?,
-            VendorPlan::Skip => log::info!(
-                "vendor: no /avf/vendor_hashtree_descriptor_root_digest in the device tree \
-                 and no androidboot.microdroid.mount_vendor=1: booting without /vendor"
-            ),
+            VendorPlan::Skip { why } => log::info!("vendor: booting without /vendor: {why}"),
         }
         let active = selinux::load(self.platform, &self.layout.root, &cfg.cmdline)?;
         selinux::restorecon(&self.layout.root, active, &["/dev", dice::RESOURCES_DIR]);

@@ -5,7 +5,6 @@
 //! the vendor DICE node and execs the second stage. Under other names it is one of the
 //! guest's applets ([`multicall`]). See ARCHITECTURE.md for the boot path step by step.
 
-pub mod bootcfg;
 pub mod dice;
 pub mod dm;
 pub mod fatal;

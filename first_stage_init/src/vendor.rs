@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use avb::{HashtreeDescriptor, VerifiedVbmeta};
+use boot_config::{BootConfig, DtProperty, MOUNT_VENDOR_FLAG};
 use nix::mount::MsFlags;
 use ueventd::{BlockDevice, DeviceOps};
 
-use crate::bootcfg::{BootConfig, MOUNT_VENDOR_FLAG};
 use crate::dm;
 use crate::fatal::{Fatal, Reason};
 use crate::platform::Platform;
@@ -22,11 +22,17 @@ pub const VERITY_NAME: &str = "vendor-verity";
 /// How long to wait for the partition after the block drivers load (AOSP: 10 s).
 pub const PARTITION_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The device-tree path of the expected digest, for messages.
+const DIGEST_DT_PATH: &str = "/proc/device-tree/avf/vendor_hashtree_descriptor_root_digest";
+
 /// What the boot does about `/vendor`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VendorPlan {
-    /// No digest and no request: boot without `/vendor`.
-    Skip,
+    /// Not requested: boot without `/vendor`.
+    Skip {
+        /// Why, for the boot log (says so when a digest is ignored).
+        why: String,
+    },
     /// Mount it, verified against this lowercase hex root digest.
     Mount {
         /// The expected root digest (validated lowercase hex).
@@ -34,14 +40,31 @@ pub enum VendorPlan {
     },
 }
 
-/// Decides from the host's inputs (DESIGN §2): a digest property means "mount and
-/// verify"; the AOSP flag without a digest cannot be verified and is fatal.
+/// Decides from the host's inputs (DESIGN §2, as AOSP's `ReadFirstStageFstabMicrodroid`):
+/// the command-line word `androidboot.microdroid.mount_vendor=1` asks for `/vendor`; a
+/// digest without it is ignored. Asked for, the digest must be present, readable and
+/// well-formed, or the boot stops.
 pub fn plan(cfg: &BootConfig) -> Result<VendorPlan, Fatal> {
+    if !cfg.mount_vendor {
+        let why = if cfg.vendor_digest.exists() {
+            format!(
+                "the device tree has {DIGEST_DT_PATH} but the command line has no \
+                 {MOUNT_VENDOR_FLAG}=1: digest ignored"
+            )
+        } else {
+            format!("no {MOUNT_VENDOR_FLAG}=1 on the command line")
+        };
+        return Ok(VendorPlan::Skip { why });
+    }
     match &cfg.vendor_digest {
-        Some(raw) => avb::parse_expected_digest(raw)
+        DtProperty::Present(raw) => avb::parse_expected_digest(raw)
             .map(|expected_digest| VendorPlan::Mount { expected_digest })
             .map_err(|e| Fatal::new(Reason::VendorDigestMalformed, e.to_string())),
-        None if cfg.flag(MOUNT_VENDOR_FLAG) => Err(Fatal::new(
+        DtProperty::Unreadable { errno, error } => Err(Fatal::new(
+            Reason::VendorDigestUnreadable,
+            format!("{MOUNT_VENDOR_FLAG}=1 but reading {DIGEST_DT_PATH} failed: {error} (errno {errno})"),
+        )),
+        DtProperty::Absent => Err(Fatal::new(
             Reason::VendorDigestMissing,
             format!(
                 "{MOUNT_VENDOR_FLAG}=1 but the device tree has no \
@@ -49,7 +72,6 @@ pub fn plan(cfg: &BootConfig) -> Result<VendorPlan, Fatal> {
                 cfg.strict_boot
             ),
         )),
-        None => Ok(VendorPlan::Skip),
     }
 }
 
@@ -226,26 +248,51 @@ mod tests {
     use std::fs;
 
     fn cfg(digest: Option<&[u8]>, flag: bool) -> BootConfig {
-        let mut c = BootConfig {
-            vendor_digest: digest.map(<[u8]>::to_vec),
-            ..Default::default()
+        with_dt(
+            digest.map_or(DtProperty::Absent, |d| DtProperty::Present(d.to_vec())),
+            flag,
+        )
+    }
+
+    fn with_dt(prop: DtProperty, flag: bool) -> BootConfig {
+        let cmdline = if flag {
+            "console=ttyAMA0 androidboot.microdroid.mount_vendor=1"
+        } else {
+            "console=ttyAMA0"
         };
-        if flag {
-            c.androidboot.insert(MOUNT_VENDOR_FLAG.into(), "1".into());
+        BootConfig::from_parts(cmdline, "", false, prop)
+    }
+
+    fn skip_reason(c: &BootConfig) -> String {
+        match plan(c).unwrap() {
+            VendorPlan::Skip { why } => why,
+            other => panic!("{other:?}"),
         }
-        c
     }
 
     #[test]
     fn plan_matrix() {
         let good = "ab".repeat(32);
-        assert_eq!(plan(&cfg(None, false)).unwrap(), VendorPlan::Skip);
+        assert!(skip_reason(&cfg(None, false)).contains("no androidboot.microdroid.mount_vendor=1"));
+        // A digest without the flag is ignored, and the log says so.
+        let why = skip_reason(&cfg(Some(good.as_bytes()), false));
+        assert!(why.ends_with("digest ignored"), "{why}");
+        // Even a malformed or unreadable one: nothing reads it.
+        assert!(skip_reason(&cfg(Some(b"XYZ"), false)).ends_with("digest ignored"));
+        let unreadable = DtProperty::Unreadable {
+            errno: libc::EIO,
+            error: "Input/output error (os error 5)".into(),
+        };
+        assert!(skip_reason(&with_dt(unreadable.clone(), false)).ends_with("digest ignored"));
         assert_eq!(
-            plan(&cfg(Some(good.as_bytes()), false)).unwrap(),
+            plan(&cfg(Some(good.as_bytes()), true)).unwrap(),
             VendorPlan::Mount {
                 expected_digest: good.clone()
             }
         );
+        let e = plan(&with_dt(unreadable, true)).unwrap_err();
+        assert_eq!(e.reason, Reason::VendorDigestUnreadable);
+        assert!(e.detail.contains("(errno 5)"), "{}", e.detail);
         let mut with_nul = good.clone().into_bytes();
         with_nul.push(0);
         assert!(plan(&cfg(Some(&with_nul), true)).is_ok());
@@ -256,7 +303,7 @@ mod tests {
             "ab".repeat(31),
             format!("{}zz", "ab".repeat(31)),
         ] {
-            let e = plan(&cfg(Some(bad.as_bytes()), false)).unwrap_err();
+            let e = plan(&cfg(Some(bad.as_bytes()), true)).unwrap_err();
             assert_eq!(e.reason, Reason::VendorDigestMalformed, "{bad}");
         }
     }

@@ -7,7 +7,8 @@
 //! of the property socket cannot make PID 1 allocate without limit.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+
+use boot_config::BootConfig;
 
 /// AOSP's `PROP_VALUE_MAX`: non-`ro.*` values must be shorter than this.
 pub const PROP_VALUE_MAX: usize = 92;
@@ -17,8 +18,17 @@ pub const MAX_PROPERTIES: usize = 8192;
 pub const MAX_NAME_LEN: usize = 1024;
 /// Bound on an `ro.*` value's length (the wire protocol's string limit).
 pub const MAX_RO_VALUE_LEN: usize = 0xffff;
-/// Bound on what is read from `/proc/cmdline` and `/proc/bootconfig`.
-const MAX_KERNEL_PARAMS: u64 = 1 << 20;
+
+/// AOSP `ExportKernelBootProps`: `(source, destination, default)`; an empty default
+/// means "not set unless the source is".
+pub const KERNEL_BOOT_PROPS: &[(&str, &str, &str)] = &[
+    ("ro.boot.serialno", "ro.serialno", ""),
+    ("ro.boot.mode", "ro.bootmode", "unknown"),
+    ("ro.boot.baseband", "ro.baseband", "unknown"),
+    ("ro.boot.bootloader", "ro.bootloader", "unknown"),
+    ("ro.boot.hardware", "ro.hardware", "unknown"),
+    ("ro.boot.revision", "ro.revision", "0"),
+];
 
 /// Why a set was refused; each maps to a `PROP_ERROR_*` code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,22 +110,29 @@ impl PropertyStore {
         }
     }
 
-    /// Imports `androidboot.<x>=<v>` from `<proc_root>/cmdline` then `<proc_root>/bootconfig`
-    /// as `ro.boot.<x>` (the command line wins: `ro.*` is write-once). Missing files are
-    /// fine. Returns the number of properties set.
-    pub fn import_kernel_params(&mut self, proc_root: &Path) -> usize {
-        let mut n = 0;
-        if let Some(cmdline) = read_bounded(&proc_root.join("cmdline")) {
-            for (k, v) in parse_cmdline(&cmdline) {
-                n += usize::from(self.import_boot(&k, &v));
+    /// Imports `androidboot.<x>=<v>` from the command line, then bootconfig, as
+    /// `ro.boot.<x>` (AOSP `ProcessKernelCmdline`, `ProcessBootconfig`: the command line
+    /// wins, `ro.*` is write-once). Returns the number of properties set.
+    pub fn import_kernel_params(&mut self, boot: &BootConfig) -> usize {
+        boot.cmdline_params
+            .iter()
+            .chain(&boot.bootconfig)
+            .filter(|(k, v)| self.import_boot(k, v))
+            .count()
+    }
+
+    /// AOSP `ExportKernelBootProps`: `ro.boot.*` values (or defaults) become the
+    /// properties the rest of the system reads (`ro.hardware`, `ro.bootmode`, …).
+    pub fn export_kernel_boot_props(&mut self) {
+        for (src, dst, default) in KERNEL_BOOT_PROPS {
+            let value = self.get(src).unwrap_or(default).to_string();
+            if value.is_empty() {
+                continue;
+            }
+            if let Err(e) = self.set(dst, &value) {
+                log::error!("init: cannot set {dst}={value}: {}", e.reason());
             }
         }
-        if let Some(bootconfig) = read_bounded(&proc_root.join("bootconfig")) {
-            for (k, v) in parse_bootconfig(&bootconfig) {
-                n += usize::from(self.import_boot(&k, &v));
-            }
-        }
-        n
     }
 
     fn import_boot(&mut self, key: &str, value: &str) -> bool {
@@ -135,47 +152,22 @@ impl PropertyStore {
     }
 }
 
-fn read_bounded(path: &Path) -> Option<String> {
-    use std::io::Read;
-    let f = std::fs::File::open(path).ok()?;
-    let mut s = Vec::new();
-    f.take(MAX_KERNEL_PARAMS).read_to_end(&mut s).ok()?;
-    Some(String::from_utf8_lossy(&s).into_owned())
-}
-
-/// AOSP `ImportKernelCmdline`: space-separated `key=value` words with exactly one `=`.
-pub fn parse_cmdline(s: &str) -> Vec<(String, String)> {
-    s.split_ascii_whitespace()
-        .filter_map(|w| {
-            let mut it = w.split('=');
-            match (it.next(), it.next(), it.next()) {
-                (Some(k), Some(v), None) => Some((k.to_string(), v.to_string())),
-                _ => None,
-            }
-        })
-        .collect()
-}
-
-/// AOSP `ImportBootconfig`: `key = "v"` lines with exactly one `=`; a list `"a", "b"`
-/// becomes `a,b`; quotes are removed and both sides trimmed.
-pub fn parse_bootconfig(s: &str) -> Vec<(String, String)> {
-    s.lines()
-        .filter_map(|line| {
-            let mut it = line.split('=');
-            match (it.next(), it.next(), it.next()) {
-                (Some(k), Some(v), None) => {
-                    let v = v.replace("\", \"", ",").replace('"', "");
-                    Some((k.trim().to_string(), v.trim().to_string()))
-                }
-                _ => None,
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_boot_props_are_exported() {
+        let mut p = PropertyStore::new();
+        p.set("ro.boot.hardware", "virt").unwrap();
+        p.set("ro.boot.mode", "normal").unwrap();
+        p.export_kernel_boot_props();
+        assert_eq!(p.get("ro.hardware"), Some("virt"));
+        assert_eq!(p.get("ro.bootmode"), Some("normal"));
+        assert_eq!(p.get("ro.baseband"), Some("unknown"));
+        assert_eq!(p.get("ro.revision"), Some("0"));
+        assert_eq!(p.get("ro.serialno"), None);
+    }
 
     #[test]
     fn names() {
@@ -234,14 +226,19 @@ mod tests {
         )
         .unwrap();
         let mut p = PropertyStore::new();
-        assert_eq!(p.import_kernel_params(d.path()), 4);
+        assert_eq!(p.import_kernel_params(&BootConfig::read(d.path())), 5);
         assert_eq!(p.get("ro.boot.hardware"), Some("virt"));
         assert_eq!(p.get("ro.boot.debuggable"), Some("1"));
-        assert_eq!(p.get("ro.boot.a"), None);
-        assert_eq!(p.get("ro.boot.boot_devices"), Some("10000.pci,x"));
+        // Split at the first `=` (fs_mgr), as AOSP imports it.
+        assert_eq!(p.get("ro.boot.a"), Some("b=c"));
+        // boot_devices keeps its spaces (fs_mgr's special case).
+        assert_eq!(p.get("ro.boot.boot_devices"), Some("10000.pci, x"));
         assert_eq!(p.get("ro.boot.mode"), Some("normal"));
         // Missing files are fine.
         let mut q = PropertyStore::new();
-        assert_eq!(q.import_kernel_params(&d.path().join("nope")), 0);
+        assert_eq!(
+            q.import_kernel_params(&BootConfig::read(&d.path().join("nope"))),
+            0
+        );
     }
 }

@@ -188,9 +188,21 @@ impl Guest {
             .push((node.to_owned(), name.to_owned(), value.to_vec()));
     }
 
-    /// Sets `/avf/vendor_hashtree_descriptor_root_digest` to `value` verbatim.
+    /// Sets `/avf/vendor_hashtree_descriptor_root_digest` to `value` verbatim and asks for
+    /// `/vendor` on the command line ([`Guest::request_vendor`]): the two things virtmgr
+    /// does when it attaches a vendor image. (A digest alone is ignored by the guest; set it
+    /// with [`Guest::dt_property`] to test that.)
     pub fn vendor_digest(&mut self, value: &[u8]) {
         self.dt_property(AVF_NODE, DIGEST_PROPERTY, value);
+        self.request_vendor();
+    }
+
+    /// Adds `androidboot.microdroid.mount_vendor=1` to the command line (once).
+    pub fn request_vendor(&mut self) {
+        let flag = format!("{}=1", boot_config::MOUNT_VENDOR_FLAG);
+        if !self.append.contains(&flag) {
+            self.append.push(flag);
+        }
     }
 
     /// Sets `/chosen/avf,strict-boot`.
