@@ -53,7 +53,7 @@ fn eio_reading_the_footer_is_vbmeta_invalid() {
 }
 
 const AFTER_MOUNT_RC: &str = r#"on early-init
-    exec -- /vendor/bin/busybox sh -c "if cat /vendor/etc/data.bin > /dev/null; then echo FAULT_DATA_READ ok; else echo FAULT_DATA_READ failed; fi; if cat /vendor/etc/tree.bin > /dev/null; then echo FAULT_TREE_READ ok; else echo FAULT_TREE_READ failed; fi; echo FAULT_READS_DONE"
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; if cat /vendor/etc/data.bin > /dev/null; then echo FAULT_DATA_READ ok; else echo FAULT_DATA_READ failed; fi; if cat /vendor/etc/tree.bin > /dev/null; then echo FAULT_TREE_READ ok; else echo FAULT_TREE_READ failed; fi; echo FAULT_READS_DONE"
 "#;
 
 /// EIO, after the mount, on a data block of one file and on a hash-tree block that
@@ -229,7 +229,7 @@ const BAD_OPTIONS: &str = "dyn_options zram root /vendor/bin/options_handler\n\
                            options\n";
 
 const ZRAM_RC: &str = r#"on early-init
-    exec -- /vendor/bin/busybox sh -c "echo FAULT_ZRAM $$(ls -d /sys/block/zram*)"
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; echo FAULT_ZRAM $$(ls -d /sys/block/zram*)"
 "#;
 
 /// About 10 KiB of `androidboot.<random>=<random bytes, not UTF-8>` words on the kernel
