@@ -8,7 +8,8 @@
 //!     connects `PER_UID + 1` times to the property socket and never sends anything; the
 //!     one over the cap should be closed at once, the others are reconnected whenever init
 //!     closes them, so init always holds `PER_UID` idle connections per uid. The parent
-//!     creates `READY_FILE` once all are connected and exits; the children stay.
+//!     prints what each child saw, creates `READY_FILE` and waits for the children
+//!     (which never end).
 //!   - `init_probe reap`: leaves an orphan that exits 100 ms later and measures, from
 //!     its exit to its `/proc` entry disappearing, how long PID 1 took to reap it;
 //!   - `init_probe set NAME VALUE`: one property set, its answer and how long it took;
@@ -107,7 +108,11 @@ fn idle(uids: &str, per_uid: &str, ready: &Path) -> Result<(), String> {
         print!("PROBE_IDLE uid={uid} {line}");
     }
     std::fs::write(ready, b"ready\n").map_err(|e| format!("{}: {e}", ready.display()))?;
-    // The children keep their connections until the guest powers off.
+    // The children keep their connections until the guest powers off; this process
+    // stays too (a service whose main process exits has its cgroup killed).
+    for (_, mut child, _) in children {
+        let _ = child.wait();
+    }
     Ok(())
 }
 
