@@ -614,6 +614,15 @@ fn sysfs_attribute_permissions() {
     assert!(d.ops.ops().is_empty());
 }
 
+/// The `add` of the misc device `foo` (10:1) under the ueventd.rc `rules`.
+fn add_misc_foo(d: &Daemon, rules: &str) -> Result<(), UeventdError> {
+    d.ueventd(config(rules)).handle_uevent(&uevent(
+        "add",
+        "/devices/virtual/misc/foo",
+        &["SUBSYSTEM=misc", "MAJOR=10", "MINOR=1"],
+    ))
+}
+
 #[test]
 fn sysfs_failure_does_not_stop_node_creation() {
     let d = Daemon::new();
@@ -621,14 +630,7 @@ fn sysfs_failure_does_not_stop_node_creation() {
         d.fx.device("/devices/virtual/misc/foo", &["SUBSYSTEM=misc"]);
     std::fs::write(dir.join("attr"), "x").unwrap();
     d.ops.fail("chown", &dir.join("attr"));
-    let mut u = d.ueventd(config(
-        "/sys/devices/virtual/misc/foo attr 0644 root root\n",
-    ));
-    let r = u.handle_uevent(&uevent(
-        "add",
-        "/devices/virtual/misc/foo",
-        &["SUBSYSTEM=misc", "MAJOR=10", "MINOR=1"],
-    ));
+    let r = add_misc_foo(&d, "/sys/devices/virtual/misc/foo attr 0644 root root\n");
     assert!(
         matches!(r, Err(UeventdError::Io { op: "chown", .. })),
         "{r:?}"
@@ -768,14 +770,10 @@ fn planted_symlinks_are_refused_not_followed() {
     // The node path already holds a link (planted before ueventd got the event).
     d.ops.mkdir_p(&d.fx.dev.clone(), 0o755).unwrap();
     d.ops.symlink(&secret, &d.fx.dev("foo")).unwrap();
-    let mut u = d.ueventd(config(
+    let r = add_misc_foo(
+        &d,
         "/sys/devices/virtual/misc/foo attr 0666 shell shell\n/dev/foo 0666 root root\n",
-    ));
-    let r = u.handle_uevent(&uevent(
-        "add",
-        "/devices/virtual/misc/foo",
-        &["SUBSYSTEM=misc", "MAJOR=10", "MINOR=1"],
-    ));
+    );
     assert!(
         matches!(&r, Err(UeventdError::Io { source, .. }) if source.raw_os_error() == Some(libc::ELOOP)),
         "{r:?}"
