@@ -186,8 +186,11 @@ pub trait Platform {
     fn sync(&mut self);
     /// Powers off or reboots. Returns only if that failed (or in a fake).
     fn power(&mut self, action: &PowerAction) -> RcError;
-    /// The memory page size (AOSP's `getpagesize()`, for `mmap_rnd_bits` on x86_64).
-    fn page_size(&self) -> usize;
+    /// The memory page size (AOSP's `getpagesize()`, for `mmap_rnd_bits` on x86_64);
+    /// 4 KiB unless the platform says otherwise.
+    fn page_size(&self) -> usize {
+        4096
+    }
 }
 
 /// The SELinux hook the lead wires to the sepolicy crate.
