@@ -9,8 +9,10 @@
 //! 6. `verity`, `vendor_mount`: dm-verity over the partition, ext4 read-only on `/vendor`;
 //! 7. `vendor_modules`: one `modprobe -a` pass over the vendor's `modules.load`
 //!    (`/vendor/lib/modules`, or its `<release>` subdirectory in depmod's layout);
-//! 8. `selinux`: policy load and labels, if the initramfs carries a policy;
-//! 9. `second_stage`: exec the rc interpreter (or power off if there is none).
+//! 8. `selinux`: policy load (required), the boot's mode, labels for the initramfs
+//!    (`/system/bin/init` becomes `init_exec`), `/dev` and `/microdroid_resources`;
+//! 9. `second_stage`: exec the rc interpreter (or power off if there is none); the
+//!    policy's transition on `init_exec` moves PID 1 from `kernel` to `init`.
 //!
 //! The host's inputs are read once, after the early mounts, into a
 //! [`boot_config::BootConfig`] whose decisions (strict, debuggable, `/vendor` wanted) every
@@ -227,8 +229,8 @@ impl<'a> Boot<'a> {
             VendorPlan::Mount { expected_digest } => self.vendor(&cfg, expected_digest)?,
             VendorPlan::Skip { why } => log::info!("vendor: booting without /vendor: {why}"),
         }
-        let active = selinux::load(self.platform, &self.layout.root, &cfg.cmdline)?;
-        selinux::restorecon(&self.layout.root, active, &["/dev", dice::RESOURCES_DIR]);
+        selinux::load(self.platform, &self.layout.root, &cfg)?;
+        selinux::restorecon(&self.layout.root, &["/dev", dice::RESOURCES_DIR]);
         self.mark("selinux");
         log_memory(&self.layout.path("/proc/self"));
         Ok(if self.layout.path(INIT_RC).exists() {

@@ -59,8 +59,11 @@
 //! `mark_post_data`, `perform_apex_config`, `bootchart`, `ifup`, `sysclktz`).
 //!
 //! Service options acted on: `class user group oneshot disabled file stdio_to_kmsg console
-//! restart_period setenv socket onrestart override`, and `seclabel` (applied through
-//! `/proc/self/attr/exec` only when [`Labeler::selinux_active`]). Parsed and recorded but
+//! restart_period setenv socket onrestart override`, and `seclabel`. With SELinux active
+//! every service and `exec` starts in the domain [`Labeler::exec_domain`] gives (its
+//! `seclabel`, else the policy's transition from init's domain), written to
+//! `/proc/self/attr/exec`; a program with neither is not started (AOSP refuses it too).
+//! Parsed and recorded but
 //! **not acted on**: `capabilities` (names checked; no capability sets are applied),
 //! `critical` (a warning is logged after more than 4 exits in the window; no reboot),
 //! `shutdown critical` (such services are stopped at shutdown like the rest), socket
