@@ -117,3 +117,79 @@ pub fn restorecon(root: &Path, paths: &[&str]) {
         report(path, labeler.restorecon(Path::new(path), true));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::{Op, Recorder};
+    use boot_config::DtProperty;
+
+    fn cfg(cmdline: &str) -> BootConfig {
+        BootConfig::from_parts(cmdline, "", false, DtProperty::Absent)
+    }
+
+    /// A root with `/sepolicy` (if given) and a stand-in selinuxfs.
+    fn root(policy: Option<&[u8]>) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        let fs = d.path().join("sys/fs/selinux");
+        std::fs::create_dir_all(&fs).unwrap();
+        std::fs::write(fs.join("load"), b"").unwrap();
+        std::fs::write(fs.join("enforce"), b"").unwrap();
+        if let Some(p) = policy {
+            std::fs::write(d.path().join("sepolicy"), p).unwrap();
+        }
+        d
+    }
+
+    #[test]
+    fn a_missing_policy_is_fatal_on_every_boot() {
+        for cmdline in [
+            "",
+            "androidboot.microdroid.debuggable=1 androidboot.selinux=permissive",
+        ] {
+            let d = root(None);
+            let p = Recorder::default();
+            let e = load(&p, d.path(), &cfg(cmdline)).unwrap_err();
+            assert_eq!(e.reason, Reason::SelinuxPolicyMissing, "{cmdline}");
+            assert!(e.detail.contains("no SELinux policy at /sepolicy"), "{e}");
+            assert!(p.take().is_empty(), "nothing mounted");
+        }
+    }
+
+    #[test]
+    fn the_policy_is_loaded_and_the_boot_decides_the_mode() {
+        for (cmdline, enforce) in [
+            ("", b"1"),
+            // A normal boot ignores the request.
+            ("androidboot.selinux=permissive", b"1"),
+            (
+                "androidboot.microdroid.debuggable=1 androidboot.selinux=permissive",
+                b"0",
+            ),
+        ] {
+            let d = root(Some(b"policy bytes"));
+            let p = Recorder::default();
+            load(&p, d.path(), &cfg(cmdline)).unwrap();
+            let fs = d.path().join("sys/fs/selinux");
+            assert_eq!(std::fs::read(fs.join("load")).unwrap(), b"policy bytes");
+            assert_eq!(
+                std::fs::read(fs.join("enforce")).unwrap(),
+                enforce,
+                "{cmdline}"
+            );
+            assert!(matches!(&p.take()[..], [Op::Mount(s, t, ..)] if s == "selinuxfs" && *t == fs));
+        }
+    }
+
+    #[test]
+    fn selinuxfs_that_cannot_be_mounted_is_a_load_failure() {
+        let d = root(Some(b"p"));
+        let p = Recorder {
+            fail_mounts: vec![d.path().join("sys/fs/selinux")],
+            ..Default::default()
+        };
+        let e = load(&p, d.path(), &cfg("")).unwrap_err();
+        assert_eq!(e.reason, Reason::SelinuxPolicyLoad);
+        assert!(e.detail.contains("security=selinux selinux=1"), "{e}");
+    }
+}
