@@ -66,6 +66,11 @@ impl BootLog {
         self.lines().filter(move |l| l.contains(needle))
     }
 
+    /// The kernel's SELinux denial records (`avc:  denied  { … }`), in order.
+    pub fn avc_denials(&self) -> Vec<&str> {
+        self.grep("avc:  denied").collect()
+    }
+
     /// The phase timeline the first stage printed, in order.
     pub fn phases(&self) -> Vec<Phase> {
         self.lines()

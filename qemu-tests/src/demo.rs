@@ -1,8 +1,9 @@
 //! The full Microdroid-style boot, as `cargo xtask demo` shows it and `tests/e2e.rs`
 //! checks it: a vendor image with real Debian modules (dependency chains), a vendor rc
-//! that runs at `early-init`, a vendor `ueventd.rc` and `vendor_file_contexts`, on a GPT
-//! disk; the DTB with its digest; the guest's `dice_chain.raw` brought back on a results
-//! disk and verified on the host.
+//! that runs at `early-init`, a vendor service, a vendor `ueventd.rc` and the shipped
+//! `vendor_file_contexts`, on a GPT disk; the DTB with its digest; SELinux enforcing with
+//! the shipped policy and not one denial; the guest's `dice_chain.raw` brought back on a
+//! results disk and verified on the host.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -25,8 +26,10 @@ pub const VENDOR_MODULES: &[&str] = &[
 
 /// The demo vendor's rc: report at `early-init`, leave the DICE chain on the results
 /// disk (`/dev/vdb`), check `/dev/block/zram0`'s mode from the vendor ueventd.rc (system
-/// is AID 1000), and shut down
-/// when boot completes.
+/// is AID 1000), run a vendor service that reports its own SELinux domain, then report
+/// the mode and the domains of PID 1 and ueventd, and shut down. The
+/// busybox probes run in the tests' `test_probe` domain; `/vendor/bin/sh` (a copy of
+/// busybox labelled `vendor_service_exec`) is a vendor service, in `vendor_service`.
 pub const VENDOR_RC: &str = r#"# The demo vendor's rc file (parsed after the system's, before early-init runs).
 on early-init
     exec -- /vendor/bin/busybox sh -c "echo DEMO vendor early-init: $$(/vendor/bin/busybox wc -l < /proc/modules) modules loaded"
@@ -34,20 +37,32 @@ on early-init
 on init
     exec -- /vendor/bin/busybox tar -cf /dev/vdb -C /microdroid_resources dice_chain.raw
     exec -- /vendor/bin/busybox sh -c "echo DEMO zram0: $$(/vendor/bin/busybox stat -c '%a %u %g' /dev/block/zram0)"
-    exec -- /system/bin/sepolicy getcon /dev/block/zram0 /vendor/etc/init/demo.rc /microdroid_resources/dice_chain.raw
+    exec -- /vendor/bin/busybox sh -c "/system/bin/sepolicy getcon /dev/block/zram0 /vendor/etc/init/demo.rc /microdroid_resources/dice_chain.raw"
 
-on property:dev.bootcomplete=1
+service vendor_demo /vendor/bin/sh -c "echo DEMO domain of the vendor service pid=$$$$: $$(tr -d '\000' < /proc/$$$$/attr/current); /system/bin/setprop vendor.demo.reported 1; exec sleep 1000"
+    class main
+    stdio_to_kmsg
+
+on property:vendor.demo.reported=1
+    exec -- /vendor/bin/busybox sh /vendor/etc/demo_domains.sh
     setprop sys.powerctl shutdown
+"#;
+
+/// The probe of the mode and of the platform's domains (run by [`VENDOR_RC`]).
+pub const DOMAINS_SH: &str = r#"B=/vendor/bin/busybox
+if [ "$($B cat /sys/fs/selinux/enforce)" = 1 ]; then
+    echo "DEMO SELinux: enforcing"
+else
+    echo "DEMO SELinux: permissive"
+fi
+echo "DEMO domain of PID 1: $($B tr -d '\000' < /proc/1/attr/current)"
+for p in $($B pidof ueventd); do
+    echo "DEMO domain of ueventd pid=$p: $($B tr -d '\000' < /proc/$p/attr/current)"
+done
 "#;
 
 /// The demo vendor's ueventd.rc.
 pub const VENDOR_UEVENTD_RC: &str = "/dev/block/zram0 0640 system system\n";
-
-/// The demo vendor's file_contexts: labels `/vendor` at build time (vendor_image, like
-/// e2fsdroid) and, at run time, the node ueventd makes for zram.
-pub const VENDOR_FILE_CONTEXTS: &str = "/vendor(/.*)?            u:object_r:vendor_file:s0\n\
-/vendor/etc/init(/.*)?   u:object_r:vendor_configs_file:s0\n\
-/dev/block/zram[0-9]+    -b u:object_r:zram_block_device:s0\n";
 
 /// A prepared demo guest.
 pub struct Demo {
@@ -61,26 +76,24 @@ pub struct Demo {
     pub results: PathBuf,
 }
 
-/// Builds the demo guest for `arch` (aarch64 for the full flow), with the test SELinux
-/// policy loaded permissive.
+/// Builds the demo guest for `arch` (aarch64 for the full flow): a normal boot, so
+/// SELinux is enforcing with the shipped policy (plus the tests' probe domain).
 pub fn prepare(arch: Arch) -> Result<Demo, HarnessError> {
     let mut guest = Guest::new(arch)?;
-    let policy_out = guest.work.path().join("sepolicy");
-    let policy = selinux::compile_policy(&selinux::policy_source(), &policy_out)?;
-    selinux::enable(&mut guest, policy, selinux::Mode::Permissive)?;
     let mut tree = VendorTree::new()?;
     tree.busybox(arch)?;
+    tree.copy("bin/sh", 0o755, &crate::debian::busybox(arch)?)?;
     let modules = vendor_modules(&mut tree, &guest.kernel, VENDOR_MODULES)?;
     tree.file("etc/init/demo.rc", 0o644, VENDOR_RC.as_bytes())?;
+    tree.file("etc/demo_domains.sh", 0o644, DOMAINS_SH.as_bytes())?;
     tree.file("etc/ueventd.rc", 0o644, VENDOR_UEVENTD_RC.as_bytes())?;
-    tree.file(
+    tree.copy(
         "etc/selinux/vendor_file_contexts",
         0o644,
-        VENDOR_FILE_CONTEXTS.as_bytes(),
+        &selinux::vendor_file_contexts(),
     )?;
     let opts = VendorOptions {
         rollback_index: 3,
-        file_contexts: Some(tree.path().join("etc/selinux/vendor_file_contexts")),
         ..Default::default()
     };
     let vendor = guest.vendor(&tree, &opts)?;
@@ -111,6 +124,55 @@ pub struct Outcome {
     pub chain: Vec<String>,
     /// The module summary line of the vendor pass.
     pub vendor_modules: String,
+    /// The guest's SELinux report: the mode and the domains of PID 1, ueventd and the
+    /// vendor service (`DEMO …` lines).
+    pub selinux: Vec<String>,
+}
+
+/// The starts of the `DEMO` lines a demo boot must print about SELinux.
+pub const SELINUX_LINES: &[&str] = &[
+    "DEMO domain of the vendor service pid=",
+    "DEMO SELinux: enforcing",
+    "DEMO domain of PID 1: u:r:init:s0",
+    "DEMO domain of ueventd pid=",
+];
+
+/// Checks the SELinux side of a demo boot: enforcing, PID 1 in `init`, ueventd in
+/// `ueventd`, the vendor service in `vendor_service`, and not one denial. Returns the
+/// guest's `DEMO` lines about it.
+pub fn check_selinux(log: &BootLog) -> Result<Vec<String>, HarnessError> {
+    let fail = |what: &str| HarnessError::Missing(log.report(what));
+    let denials = log.avc_denials();
+    if !denials.is_empty() {
+        return Err(fail(&format!(
+            "{} avc denials in an enforcing demo:\n{}",
+            denials.len(),
+            denials.join("\n")
+        )));
+    }
+    if !log
+        .grep("first_stage: selinux: policy loaded (")
+        .any(|l| l.ends_with("; enforcing: the default"))
+    {
+        return Err(fail("the first stage did not load the policy enforcing"));
+    }
+    let mut lines = Vec::new();
+    for want in SELINUX_LINES {
+        let line = log
+            .lines()
+            .find(|l| l.starts_with(want))
+            .ok_or_else(|| fail(&format!("no line {want:?}")))?;
+        lines.push(line.to_owned());
+    }
+    for (line, domain) in [
+        (&lines[0], "u:r:vendor_service:s0"),
+        (&lines[3], "u:r:ueventd:s0"),
+    ] {
+        if !line.ends_with(&format!(": {domain}")) {
+            return Err(fail(&format!("{line:?} does not end with {domain}")));
+        }
+    }
+    Ok(lines)
 }
 
 /// Checks a demo boot: every phase, the module pass, the vendor rc and ueventd.rc took
@@ -140,6 +202,7 @@ pub fn check(d: &Demo, log: &BootLog) -> Result<Outcome, HarnessError> {
             "/dev/block/zram0 does not have the vendor ueventd.rc mode/owner",
         ));
     }
+    let selinux = check_selinux(log)?;
     let bytes = chain_from_results(&d.results)?;
     let summary = dice_vendor::verify_chain_bytes(&bytes)
         .map_err(|e| HarnessError::Missing(format!("the guest's dice_chain.raw: {e}")))?;
@@ -179,5 +242,6 @@ pub fn check(d: &Demo, log: &BootLog) -> Result<Outcome, HarnessError> {
             .map(|(i, n)| n.show_line(i + 1))
             .collect(),
         vendor_modules,
+        selinux,
     })
 }

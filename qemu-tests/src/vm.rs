@@ -37,7 +37,7 @@ pub struct VmConfig {
     pub kernel: PathBuf,
     /// Initramfs image.
     pub initrd: PathBuf,
-    /// Kernel command line words after `console=… panic=-1`.
+    /// Kernel command line words after `console=… panic=-1 security=selinux selinux=1`.
     pub append: Vec<String>,
     /// Disks, in PCI slot order.
     pub disks: Vec<Disk>,
@@ -128,6 +128,8 @@ impl VmConfig {
             format!("console={}", self.arch.console()),
             "panic=-1".into(),
         ];
+        // The guest needs SELinux (Debian's kernels default to AppArmor).
+        words.extend(crate::selinux::KERNEL_ARGS.iter().map(|s| s.to_string()));
         words.extend(self.append.iter().cloned());
         words.join(" ")
     }

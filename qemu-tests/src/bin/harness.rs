@@ -113,7 +113,10 @@ fn demo() -> Result<()> {
     for l in log.grep("modules pass=") {
         println!("  {}", l.trim_start_matches("first_stage: "));
     }
-    println!("\n==== SELinux labels in the guest (permissive test policy) ====");
+    println!("\n==== SELinux (enforcing, shipped policy; avc denials: 0) ====");
+    for l in &outcome.selinux {
+        println!("  {}", l.trim_start_matches("DEMO "));
+    }
     for l in log
         .lines()
         .filter(|l| l.starts_with('/') && l.contains("\tu:"))
