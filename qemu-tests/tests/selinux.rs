@@ -132,6 +132,9 @@ fn expect_domains_and_vendor_write(log: &BootLog, enforcing: bool) -> Vec<&str> 
         ("0", "allowed", "permissive=1")
     };
     expect_line(log, &format!("SELINUX_ENFORCE={enforce}"));
+    // The initramfs is unpacked into a tmpfs-backed rootfs (no root= on the command
+    // line), which takes security.selinux labels (the first stage's relabel of / shows).
+    expect_line(log, "ROOT_FS_MAGIC=1021994");
     expect_line(log, "PROBE_LABEL=u:r:test_probe:s0");
     expect_line(log, "INIT_LABEL=u:r:init:s0");
     expect_line(log, "UEVENTD_LABEL=u:r:ueventd:s0");

@@ -72,7 +72,10 @@ fn good_image_mounts_read_only_with_its_files() {
     );
     assert!(words[4].ends_with(":1") && words[4] == words[5], "{table}");
     assert_eq!(&words[6..], &want_tail[..], "{table}");
-    log.assert_contains("VENDOR_MOUNT: /dev/block/mapper/vendor-verity /vendor ext4 ro,noatime");
+    // `seclabel`: the ext4 mount carries SELinux labels (the image's xattrs).
+    log.assert_contains(
+        "VENDOR_MOUNT: /dev/block/mapper/vendor-verity /vendor ext4 ro,seclabel,noatime",
+    );
     log.assert_contains("errors=panic");
     log.assert_contains("VENDOR_FILE: hello from vendor");
     assert!(
