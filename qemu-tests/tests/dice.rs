@@ -42,7 +42,7 @@ const RESULTS_SIZE: u64 = 1 << 20;
 /// saves the file on the results disk as a tar archive (tar records the size, so the
 /// host reads back exactly the file, whatever follows on the disk).
 const SAVE_RC: &str = r#"on early-init
-    exec -- /vendor/bin/busybox sh -c "cd /microdroid_resources && echo DICE_FILE: $$(stat -c '%a %u:%g' dice_chain.raw) && echo DICE_MOUNT: $$(grep ' /microdroid_resources ' /proc/mounts) && tar -cf /dev/vdb dice_chain.raw && sync && echo DICE_SAVED"
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; cd /microdroid_resources && echo DICE_FILE: $$(stat -c '%a %u:%g' dice_chain.raw) && echo DICE_MOUNT: $$(grep ' /microdroid_resources ' /proc/mounts) && tar -cf /dev/vdb dice_chain.raw && sync && echo DICE_SAVED"
 "#;
 
 /// A vendor tree with busybox and `rc` as its init file.
@@ -62,9 +62,9 @@ fn tree(rc: &str) -> VendorTree {
 fn save_and_probe_region_rc(region: &DiceRegion) -> String {
     let end = region.base + region.handover.len().next_multiple_of(8) as u64;
     format!(
-        "{SAVE_RC}    exec -- /vendor/bin/busybox sh -c \"echo DICE_DEV: \
+        "{SAVE_RC}    exec -- /vendor/bin/busybox sh -c \"exec >/dev/console 2>&1; echo DICE_DEV: \
          $$(stat -c '%A %u:%g' {dev}) $$(dd if={dev} bs=16 count=1 2>/dev/null | od -An -tx1)\"\n\
-         \x20   exec -- /vendor/bin/busybox sh -c \"a=$$(({base})); nz=0; \
+         \x20   exec -- /vendor/bin/busybox sh -c \"exec >/dev/console 2>&1; a=$$(({base})); nz=0; \
          while [ $$a -lt $$(({end})) ]; do \
          case $$(devmem $$a 64) in 0x0000000000000000) ;; *) nz=$$((nz+1)) ;; esac; \
          a=$$((a+8)); \

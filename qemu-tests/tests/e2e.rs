@@ -14,8 +14,9 @@ fn demo_boot_is_complete() {
     let outcome = demo::check(&d, &log).unwrap_or_else(|e| panic!("{e}"));
     // Enforcing, zero denials, the three domains (demo::check_selinux).
     assert_eq!(outcome.selinux.len(), demo::SELINUX_LINES.len());
-    assert_eq!(outcome.chain.len(), 4, "{:?}", outcome.chain);
+    assert_eq!(outcome.chain.len(), 5, "{:?}", outcome.chain);
     assert!(outcome.chain[3].contains("name=\"Microdroid vendor\""));
+    assert!(outcome.chain[4].contains("name=\"Microdroid payload\""));
     eprintln!(
         "{}{}\n{}",
         log.timeline_table(),

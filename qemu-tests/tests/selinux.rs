@@ -44,7 +44,7 @@ fn vendor_file_contexts() -> (String, [usize; 2]) {
 /// after the vendor rc's own `post-fs-data` commands.
 fn probe_rc(busybox: &str, script: &str, paths: &[&str]) -> String {
     format!(
-        "on post-fs-data\n    exec -- {busybox} sh {script} {}\n",
+        "on post-fs-data\n    exec -- {busybox} sh -c \"exec >/dev/console 2>&1; exec {busybox} sh {script} {}\"\n",
         paths.join(" ")
     )
 }

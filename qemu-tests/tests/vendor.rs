@@ -23,10 +23,10 @@ fn tree(arch: Arch, rc: &str) -> VendorTree {
 }
 
 const PROBE_RC: &str = r#"on early-init
-    exec -- /vendor/bin/busybox sh -c "echo VENDOR_MOUNT: $$(grep ' /vendor ' /proc/mounts); echo VENDOR_FILE: $$(head -c 17 /vendor/etc/hello.txt); if touch /vendor/x 2>/dev/null; then echo VENDOR_WRITABLE; else echo VENDOR_READONLY; fi"
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; echo VENDOR_MOUNT: $$(grep ' /vendor ' /proc/mounts); echo VENDOR_FILE: $$(head -c 17 /vendor/etc/hello.txt); if touch /vendor/x 2>/dev/null; then echo VENDOR_WRITABLE; else echo VENDOR_READONLY; fi"
 "#;
 
-const READ_RC: &str = "on early-init\n    exec -- /vendor/bin/busybox cat /vendor/etc/hello.txt\n";
+const READ_RC: &str = "on early-init\n    exec -- /vendor/bin/busybox sh -c \"exec >/dev/console 2>&1; exec /vendor/bin/busybox cat /vendor/etc/hello.txt\"\n";
 
 fn boot(g: &Guest) -> BootLog {
     let log = g.boot().expect("boot");
@@ -243,6 +243,39 @@ fn corrupt_and_expect_restart(
         "{}",
         log.report("dm-verity did not restart the VM")
     );
+    assert_host_names_the_same_block(&log, &img, &info, kind);
+}
+
+/// `vendor_image info`'s check (avb::verify_hashtree) on the corrupted image names the
+/// block the guest's dm-verity named (`… <kind> block <n> is corrupted`).
+fn assert_host_names_the_same_block(
+    log: &BootLog,
+    img: &std::path::Path,
+    info: &vendor_image::VendorImageInfo,
+    kind: &str,
+) {
+    let needle = format!("{kind} block ");
+    let line = log.grep(&needle).next().expect("dm-verity line");
+    let guest: u64 = line
+        .split(&needle)
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no block number in {line:?}"));
+    let file = std::fs::File::open(img).unwrap();
+    let v = avb::read_vbmeta_from_device(&mut &file).unwrap();
+    let desc = v.hashtree_descriptor(&info.partition_name).unwrap();
+    let block = match avb::verify_hashtree(&file, desc, 0).unwrap() {
+        avb::HashtreeCheck::Corrupt { block, .. } => block,
+        other => panic!("the host finds the corrupted image intact: {other:?}"),
+    };
+    let host = match (&block, kind) {
+        (avb::CorruptBlock::Data { block, .. }, "data") => *block,
+        (avb::CorruptBlock::Metadata { block, .. }, "metadata") => *block,
+        _ => panic!("guest: {line:?}; host: {block}"),
+    };
+    assert_eq!(host, guest, "guest: {line:?}; host: {block}");
+    eprintln!("guest: {line}\nhost:  {block}");
 }
 
 /// dm-verity must refuse a corrupted data block when the file is read after the mount.

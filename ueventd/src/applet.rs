@@ -186,6 +186,9 @@ mod tests {
             fn set(&self, _: &str, _: &str) -> Result<(), String> {
                 Ok(())
             }
+            fn get(&self, _: &str) -> Option<String> {
+                None
+            }
         }
         let hooks = Hooks {
             props: Box::new(P),
