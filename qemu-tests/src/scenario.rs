@@ -145,12 +145,16 @@ impl Guest {
         let kernel = kernel::obtain(arch)?;
         let mut initramfs = guest::base_initramfs(arch, &kernel)?;
         selinux::instrument(&mut initramfs)?;
+        let mut append = Vec::new();
+        if std::env::var_os(selinux::AUDIT_ENV).is_some() {
+            append.extend(selinux::PERMISSIVE_ARGS.iter().map(|s| s.to_string()));
+        }
         Ok(Guest {
             arch,
             kernel,
             work: tempfile::tempdir().map_err(io("guest tempdir"))?,
             initramfs,
-            append: Vec::new(),
+            append,
             disks: Vec::new(),
             dt: Vec::new(),
             timeout: None,

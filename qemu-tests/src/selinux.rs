@@ -41,6 +41,11 @@ pub const PERMISSIVE_ARGS: [&str; 2] = [
     "androidboot.selinux=permissive",
 ];
 
+/// Set (to anything) to boot every test guest debuggable and permissive, so a policy
+/// gap shows as `avc: denied … permissive=1` records instead of failures: for auditing
+/// the policy against a test (tests that assert enforcing then fail, as they should).
+pub const AUDIT_ENV: &str = "QEMU_TESTS_SELINUX_AUDIT";
+
 /// The policy's sources: `platform/` and `vendor/`.
 pub fn policy_dir() -> PathBuf {
     workspace_root().join("sepolicy/policy")

@@ -552,7 +552,8 @@ fn vendor_rc_runs_in_order_and_powers_off_cleanly() {
 
     // The shutdown: SIGTERM, the rw ext4 unmounted, synced, powered off; on the host the
     // image needs no journal recovery.
-    line_at(&log, "RC_SCRATCH /dev/block/vdb rw,relatime");
+    // `seclabel`: the ext4 mount carries SELinux labels.
+    line_at(&log, "RC_SCRATCH /dev/block/vdb rw,seclabel,relatime");
     let shutdown = line_at(&log, "RC_SHUTDOWN");
     let powerctl = line_at(&log, "init: powerctl shutdown");
     let term = prefix_at(&log, "init: shutdown: sending SIGTERM to ");
