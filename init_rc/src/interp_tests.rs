@@ -618,7 +618,7 @@ on init
     assert_eq!(c.seclabel.as_deref(), Some("u:r:vendor_service:s0"));
     assert_eq!(
         init.service_state("refused"),
-        Some(&ServiceState::Stopped),
+        Some(ServiceState::Stopped),
         "a program whose domain cannot be entered is not started"
     );
     let started: Vec<&PathBuf> = p.spawned.iter().map(|(_, s)| &s.path).collect();
