@@ -140,16 +140,29 @@ fn expect_domains_and_vendor_write(log: &BootLog, enforcing: bool) -> Vec<&str> 
     expect_line(log, "UEVENTD_LABEL=u:r:ueventd:s0");
     expect_line(log, "VENDOR_LABEL=u:r:vendor_service:s0");
     expect_line(log, &format!("VENDOR_WRITE={write}"));
-    let denials = log.avc_denials();
-    let write_denial = denials
-        .iter()
-        .find(|l| {
-            l.contains("avc:  denied  { write")
-                && l.contains("scontext=u:r:vendor_service:s0 tcontext=u:object_r:system_data_file:s0 tclass=dir")
-        })
-        .unwrap_or_else(|| panic!("{}", log.report("no avc record of the vendor write")));
-    assert!(write_denial.contains(permissive), "{write_denial}");
-    denials
+    expect_denial(
+        log,
+        "{ write",
+        "scontext=u:r:vendor_service:s0 tcontext=u:object_r:system_data_file:s0 tclass=dir",
+        permissive,
+    );
+    log.avc_denials()
+}
+
+/// Panics unless an avc record denies `perms` (the start of its `{ … }`) for `subject`
+/// (`scontext=… tcontext=… tclass=…`), with `permissive` (`permissive=0|1`).
+fn expect_denial(log: &BootLog, perms: &str, subject: &str, permissive: &str) {
+    let record = log
+        .avc_denials()
+        .into_iter()
+        .find(|l| l.contains(&format!("avc:  denied  {perms}")) && l.contains(subject))
+        .unwrap_or_else(|| {
+            panic!(
+                "{}",
+                log.report(&format!("no avc record {perms} {subject}"))
+            )
+        });
+    assert!(record.contains(permissive), "{record}");
 }
 
 /// How every probe boot ends: `getcon` worked, the vendor file's bad lines were logged,
@@ -193,6 +206,59 @@ fn policy_knows_every_label() {
     assert_eq!(wrong.lines().filter(|l| l.starts_with('/')).count(), 1);
 }
 
+/// What the aarch64 probe boot asks `getcon` about, and the label each must have.
+const AARCH64_LABELS: &[(&str, &str)] = &[
+    // The initramfs, labelled by the first stage before it exec'd init.
+    ("/", "u:object_r:rootfs:s0"),
+    ("/init", "u:object_r:init_exec:s0"),
+    ("/system/bin/init", "u:object_r:init_exec:s0"),
+    ("/system/etc/init/hw/init.rc", "u:object_r:system_file:s0"),
+    // devtmpfs nodes, labelled by the first stage's restorecon of /dev.
+    ("/dev/null", "u:object_r:null_device:s0"),
+    ("/dev/kmsg", "u:object_r:kmsg_device:s0"),
+    ("/dev/vdb", "u:object_r:device:s0"),
+    // Made by init, labelled by the policy's name transitions.
+    ("/dev/socket", "u:object_r:socket_device:s0"),
+    (
+        "/dev/socket/property_service",
+        "u:object_r:property_socket:s0",
+    ),
+    // Made by the first stage before the policy load, labelled by its restorecon.
+    (
+        "/dev/block/by-name/microdroid-vendor",
+        "u:object_r:block_device:s0",
+    ),
+    ("/dev/block/vda1", "u:object_r:vd_device:s0"),
+    ("/dev/block/dm-0", "u:object_r:dm_device:s0"),
+    // Made by ueventd at coldboot, after the policy load: plat and vendor labels.
+    ("/dev/block/vda", "u:object_r:vd_device:s0"),
+    ("/dev/block/vdb", "u:object_r:results_block_device:s0"),
+    (
+        "/microdroid_resources",
+        "u:object_r:microdroid_resources_file:s0",
+    ),
+    (
+        "/microdroid_resources/dice_chain.raw",
+        "u:object_r:microdroid_resources_file:s0",
+    ),
+    // init.rc: tmpfs on /data, `restorecon /data`, then `mkdir` labels what it makes.
+    ("/data", "u:object_r:system_data_file:s0"),
+    ("/data/local/tmp", "u:object_r:system_data_file:s0"),
+    // ext4 through dm-verity: fs_use_xattr, labels from the image, written from the
+    // vendor file's /(vendor|system/vendor)/... entries.
+    ("/vendor", "u:object_r:vendor_file:s0"),
+    ("/vendor/bin/busybox", "u:object_r:test_probe_exec:s0"),
+    ("/vendor/bin/sh", "u:object_r:vendor_service_exec:s0"),
+    (
+        "/vendor/etc/init/vendor.rc",
+        "u:object_r:vendor_configs_file:s0",
+    ),
+    // genfscon.
+    ("/proc/cmdline", "u:object_r:proc:s0"),
+    ("/sys/kernel", "u:object_r:sysfs:s0"),
+    ("/sys/fs/selinux/enforce", "u:object_r:selinuxfs:s0"),
+];
+
 /// aarch64, debuggable and asking for permissive: permissive. A signed vendor image
 /// carries the vendor file_contexts, build-time labels, the vendor rc and service, and a
 /// second disk for ueventd to make `/dev/block/vdb`.
@@ -224,33 +290,7 @@ fn aarch64_debuggable_permissive_labels() {
         testdata("probe.sh").as_bytes(),
     )
     .unwrap();
-    let paths = [
-        "/",
-        "/init",
-        "/system/bin/init",
-        "/system/etc/init/hw/init.rc",
-        "/dev/null",
-        "/dev/kmsg",
-        "/dev/vdb",
-        "/dev/socket",
-        "/dev/socket/property_service",
-        "/dev/block/by-name/microdroid-vendor",
-        "/dev/block/vda1",
-        "/dev/block/vda",
-        "/dev/block/vdb",
-        "/dev/block/dm-0",
-        "/microdroid_resources",
-        "/microdroid_resources/dice_chain.raw",
-        "/data",
-        "/data/local/tmp",
-        "/vendor",
-        "/vendor/bin/busybox",
-        "/vendor/bin/sh",
-        "/vendor/etc/init/vendor.rc",
-        "/proc/cmdline",
-        "/sys/kernel",
-        "/sys/fs/selinux/enforce",
-    ];
+    let paths: Vec<&str> = AARCH64_LABELS.iter().map(|(p, _)| *p).collect();
     let rc = probe_rc(
         "/vendor/bin/busybox",
         "/vendor/bin/selinux_probe.sh",
@@ -291,66 +331,29 @@ fn aarch64_debuggable_permissive_labels() {
         log.report(&format!("other denials: {other:#?}"))
     );
 
-    // The initramfs, labelled by the first stage before it exec'd init.
-    expect_label(&log, "/", "u:object_r:rootfs:s0");
-    expect_label(&log, "/init", "u:object_r:init_exec:s0");
-    expect_label(&log, "/system/bin/init", "u:object_r:init_exec:s0");
-    expect_label(
-        &log,
-        "/system/etc/init/hw/init.rc",
-        "u:object_r:system_file:s0",
-    );
-    // devtmpfs nodes, labelled by the first stage's restorecon of /dev.
-    expect_label(&log, "/dev/null", "u:object_r:null_device:s0");
-    expect_label(&log, "/dev/kmsg", "u:object_r:kmsg_device:s0");
-    expect_label(&log, "/dev/vdb", "u:object_r:device:s0");
-    // Made by init, labelled by the policy's name transitions.
-    expect_label(&log, "/dev/socket", "u:object_r:socket_device:s0");
-    expect_label(
-        &log,
-        "/dev/socket/property_service",
-        "u:object_r:property_socket:s0",
-    );
-    // Made by the first stage before the policy load, labelled by its restorecon.
-    expect_label(
-        &log,
-        "/dev/block/by-name/microdroid-vendor",
-        "u:object_r:block_device:s0",
-    );
-    expect_label(&log, "/dev/block/vda1", "u:object_r:vd_device:s0");
-    expect_label(&log, "/dev/block/dm-0", "u:object_r:dm_device:s0");
-    // Made by ueventd at coldboot, after the policy load: plat and vendor labels.
-    expect_label(&log, "/dev/block/vda", "u:object_r:vd_device:s0");
-    expect_label(&log, "/dev/block/vdb", "u:object_r:results_block_device:s0");
-    expect_label(
-        &log,
-        "/microdroid_resources",
-        "u:object_r:microdroid_resources_file:s0",
-    );
-    expect_label(
-        &log,
-        "/microdroid_resources/dice_chain.raw",
-        "u:object_r:microdroid_resources_file:s0",
-    );
-    // init.rc: tmpfs on /data, `restorecon /data`, then `mkdir` labels what it makes.
-    expect_label(&log, "/data", "u:object_r:system_data_file:s0");
-    expect_label(&log, "/data/local/tmp", "u:object_r:system_data_file:s0");
-    // ext4 through dm-verity: fs_use_xattr, labels from the image, written from the
-    // vendor file's /(vendor|system/vendor)/... entries.
-    expect_label(&log, "/vendor", "u:object_r:vendor_file:s0");
-    expect_label(&log, "/vendor/bin/busybox", "u:object_r:test_probe_exec:s0");
-    expect_label(&log, "/vendor/bin/sh", "u:object_r:vendor_service_exec:s0");
-    expect_label(
-        &log,
-        "/vendor/etc/init/vendor.rc",
-        "u:object_r:vendor_configs_file:s0",
-    );
-    // genfscon.
-    expect_label(&log, "/proc/cmdline", "u:object_r:proc:s0");
-    expect_label(&log, "/sys/kernel", "u:object_r:sysfs:s0");
-    expect_label(&log, "/sys/fs/selinux/enforce", "u:object_r:selinuxfs:s0");
+    for (path, label) in AARCH64_LABELS {
+        expect_label(&log, path, label);
+    }
     expect_probe_end(&log, bad_lines);
 }
+
+/// What the x86_64 probe boot asks `getcon` about, and the label each must have: the
+/// vendor's files in the initramfs get theirs from the merged file_contexts (the vendor
+/// file's `/(vendor|system/vendor)/...` entries).
+const X86_64_LABELS: &[(&str, &str)] = &[
+    ("/dev/null", "u:object_r:null_device:s0"),
+    (
+        "/microdroid_resources",
+        "u:object_r:microdroid_resources_file:s0",
+    ),
+    ("/data", "u:object_r:system_data_file:s0"),
+    ("/vendor/bin/sh", "u:object_r:vendor_service_exec:s0"),
+    (
+        "/vendor/etc/init/vendor.rc",
+        "u:object_r:vendor_configs_file:s0",
+    ),
+    ("/system/bin/busybox", "u:object_r:test_probe_exec:s0"),
+];
 
 /// x86_64, a normal boot asking for permissive on the command line: still enforcing, and
 /// the log says why. No vendor partition: the vendor's files sit in the initramfs's
@@ -390,17 +393,11 @@ fn x86_64_normal_boot_is_enforcing() {
     g.initramfs
         .add_host_file("/vendor/bin/sh", &busybox)
         .unwrap();
+    let paths: Vec<&str> = X86_64_LABELS.iter().map(|(p, _)| *p).collect();
     let rc = probe_rc(
         "/system/bin/busybox",
         "/system/etc/selinux_probe.sh",
-        &[
-            "/dev/null",
-            "/microdroid_resources",
-            "/data",
-            "/vendor/bin/sh",
-            "/vendor/etc/init/vendor.rc",
-            "/system/bin/busybox",
-        ],
+        &paths,
     );
     // A vendor rc, so it runs after vendor.rc's post-fs-data commands.
     g.initramfs
@@ -421,30 +418,17 @@ fn x86_64_normal_boot_is_enforcing() {
         "failed: cannot execute /vendor/bin/sh in u:r:kernel:s0: Permission denied",
     );
     log.assert_lacks("KERNEL_SECLABEL_RAN");
-    let transition = denials
-        .iter()
-        .find(|l| {
-            l.contains("{ transition }")
-                && l.contains("scontext=u:r:init:s0 tcontext=u:r:kernel:s0 tclass=process")
-        })
-        .unwrap_or_else(|| panic!("{}", log.report("no avc record of the refused transition")));
-    assert!(transition.contains("permissive=0"), "{transition}");
+    expect_denial(
+        &log,
+        "{ transition }",
+        "scontext=u:r:init:s0 tcontext=u:r:kernel:s0 tclass=process",
+        "permissive=0",
+    );
     // Nothing else was denied: one record for the write, one for the transition.
     assert_eq!(denials.len(), 2, "{}", log.report(&format!("{denials:#?}")));
-    expect_label(&log, "/dev/null", "u:object_r:null_device:s0");
-    expect_label(
-        &log,
-        "/microdroid_resources",
-        "u:object_r:microdroid_resources_file:s0",
-    );
-    expect_label(&log, "/data", "u:object_r:system_data_file:s0");
-    expect_label(&log, "/vendor/bin/sh", "u:object_r:vendor_service_exec:s0");
-    expect_label(
-        &log,
-        "/vendor/etc/init/vendor.rc",
-        "u:object_r:vendor_configs_file:s0",
-    );
-    expect_label(&log, "/system/bin/busybox", "u:object_r:test_probe_exec:s0");
+    for (path, label) in X86_64_LABELS {
+        expect_label(&log, path, label);
+    }
     expect_probe_end(&log, bad_lines);
 }
 

@@ -107,17 +107,20 @@ fn several_files_merge_and_bad_lines_warn() {
     )
     .expect("write");
     let vendor = vendor.to_str().expect("utf8").to_owned();
+    let lookup = |vendor_flag: &str| {
+        call(&[
+            "sepolicy",
+            "lookup",
+            "-f",
+            &plat,
+            vendor_flag,
+            &vendor,
+            "/x/y",
+            "/vendor/z",
+        ])
+    };
     // -f reads the file as matchpathcon does, whatever it is called.
-    let (status, out, err) = call(&[
-        "sepolicy",
-        "lookup",
-        "-f",
-        &plat,
-        "-f",
-        &vendor,
-        "/x/y",
-        "/vendor/z",
-    ]);
+    let (status, out, err) = lookup("-f");
     assert_eq!(status, 0);
     assert_eq!(
         out,
@@ -126,16 +129,7 @@ fn several_files_merge_and_bad_lines_warn() {
     assert!(err.contains(":2: line is missing fields"), "{err}");
     assert!(!err.contains("treble"), "{err}");
     // --partner applies the Treble rule: /x/y is skipped with a warning.
-    let (status, out, err) = call(&[
-        "sepolicy",
-        "lookup",
-        "-f",
-        &plat,
-        "--partner",
-        &vendor,
-        "/x/y",
-        "/vendor/z",
-    ]);
+    let (status, out, err) = lookup("--partner");
     assert_eq!(status, 0);
     assert_eq!(
         out,
