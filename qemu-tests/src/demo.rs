@@ -2,8 +2,9 @@
 //! checks it: a vendor image with real Debian modules (dependency chains), a vendor rc
 //! that runs at `early-init`, a vendor service, a vendor `ueventd.rc` and the shipped
 //! `vendor_file_contexts`, on a GPT disk; the DTB with its digest; SELinux enforcing with
-//! the shipped policy and not one denial; the guest's `dice_chain.raw` brought back on a
-//! results disk and verified on the host.
+//! the shipped policy (plus the module of the probes' `test_probe` domain) and not one
+//! denial; the guest's `dice_chain.raw` brought back on a results disk and verified on
+//! the host.
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -113,7 +113,9 @@ fn demo() -> Result<()> {
     for l in log.grep("modules pass=") {
         println!("  {}", l.trim_start_matches("first_stage: "));
     }
-    println!("\n==== SELinux (enforcing, shipped policy; avc denials: 0) ====");
+    println!(
+        "\n==== SELinux (enforcing: the shipped policy plus the probes' test_probe module; avc denials: 0) ===="
+    );
     for l in &outcome.selinux {
         println!("  {}", l.trim_start_matches("DEMO "));
     }
