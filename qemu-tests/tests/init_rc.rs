@@ -738,6 +738,8 @@ service hardening_probe /system/bin/busybox sh /system/etc/hardening/probe.sh
     disabled
 
 service hardening_idle /system/bin/init_probe idle 10000,10001,10002,10003 16 /data/local/tmp/idle.ready
+    # A test instrument: the multi-call binary has no domain transition from init.
+    seclabel u:r:test_probe:s0
     oneshot
     disabled
     stdio_to_kmsg
