@@ -98,6 +98,8 @@ pub struct VendorOptions {
     /// Label the image's files from this file_contexts at build time (paths as mounted
     /// at `/vendor`), as AOSP's e2fsdroid does.
     pub file_contexts: Option<PathBuf>,
+    /// Set the hashtree descriptor's `check_at_most_once` flag.
+    pub check_at_most_once: bool,
 }
 
 impl Default for VendorOptions {
@@ -108,6 +110,7 @@ impl Default for VendorOptions {
             salt: b"microdroid-vendor-test-salt".to_vec(),
             digest_in_dt: true,
             file_contexts: None,
+            check_at_most_once: false,
         }
     }
 }
@@ -238,6 +241,7 @@ impl Guest {
         o.salt = Some(opts.salt.clone());
         o.rollback_index = opts.rollback_index;
         o.file_contexts = opts.file_contexts.clone();
+        o.check_at_most_once = opts.check_at_most_once;
         let info = vendor_image::build_vendor_image(tree.path(), &img, &o).map_err(vi_err)?;
         Ok((img, info))
     }
