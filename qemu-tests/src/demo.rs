@@ -1,8 +1,10 @@
 //! The full Microdroid-style boot, as `cargo xtask demo` shows it and `tests/e2e.rs`
-//! checks it: a vendor image with real Debian modules (dependency chains), a vendor rc
-//! that runs at `early-init`, a vendor `ueventd.rc` and `vendor_file_contexts`, on a GPT
-//! disk; the DTB with its digest; the guest's `dice_chain.raw` brought back on a results
-//! disk and verified on the host.
+//! checks it: a strict (protected-VM) boot with Linux's own open-dice driver as a
+//! first-stage module over a reserved-memory region holding AOSP's sample handover; a
+//! vendor image with real Debian modules (dependency chains), a vendor rc that runs at
+//! `early-init`, a vendor `ueventd.rc` and `vendor_file_contexts`, on a GPT disk; the DTB
+//! with its digest; the guest's `dice_chain.raw` brought back on a results disk and
+//! verified on the host, and the DICE region read back from guest memory (all zeros).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use vendor_image::VendorImageInfo;
 use crate::console::{BootLog, VENDOR_BOOT_PHASES};
 use crate::error::{io, run, HarnessError};
 use crate::modules::vendor_modules;
+use crate::opendice::{self, DiceRegion};
 use crate::scenario::{Guest, VendorOptions, VendorTree};
 use crate::{selinux, Arch};
 
@@ -59,12 +62,20 @@ pub struct Demo {
     pub modules: Vec<String>,
     /// The results disk (a tar archive after boot).
     pub results: PathBuf,
+    /// The open-dice region and the handover it starts with (the parent of the vendor
+    /// node).
+    pub region: DiceRegion,
 }
 
-/// Builds the demo guest for `arch` (aarch64 for the full flow), with the test SELinux
-/// policy loaded permissive.
+/// Builds the demo guest for `arch` (aarch64: the open-dice region is described by the
+/// device tree), strict, with the open-dice driver and the test SELinux policy loaded
+/// permissive.
 pub fn prepare(arch: Arch) -> Result<Demo, HarnessError> {
     let mut guest = Guest::new(arch)?;
+    let handover = dice_vendor::sample_handover()
+        .map_err(|e| HarnessError::Missing(format!("sample handover: {e}")))?;
+    let region = opendice::install(&mut guest, &handover)?;
+    guest.strict_boot();
     let policy_out = guest.work.path().join("sepolicy");
     let policy = selinux::compile_policy(&selinux::policy_source(), &policy_out)?;
     selinux::enable(&mut guest, policy, selinux::Mode::Permissive)?;
@@ -90,7 +101,14 @@ pub fn prepare(arch: Arch) -> Result<Demo, HarnessError> {
         vendor,
         modules,
         results,
+        region,
     })
+}
+
+/// Boots the demo guest and reads the DICE region back afterwards (see
+/// [`opendice::boot_and_read_region`]).
+pub fn boot(d: &Demo) -> Result<(BootLog, Vec<u8>), HarnessError> {
+    opendice::boot_and_read_region(&d.guest, &d.region)
 }
 
 /// `dice_chain.raw` from the results disk (a tar archive the guest wrote).
@@ -113,13 +131,31 @@ pub struct Outcome {
     pub vendor_modules: String,
 }
 
-/// Checks a demo boot: every phase, the module pass, the vendor rc and ueventd.rc took
-/// effect, a clean power-off, and a DICE chain that verifies and ends with the vendor
-/// node for this image. Returns what to show.
-pub fn check(d: &Demo, log: &BootLog) -> Result<Outcome, HarnessError> {
+/// Checks a demo boot: every phase, a strict boot whose parent came from the open-dice
+/// driver and whose region (`region_after`, read from guest memory) is all zeros, the
+/// module pass, the vendor rc and ueventd.rc took effect, a clean power-off, and a DICE
+/// chain that verifies and ends with the vendor node for this image. Returns what to
+/// show.
+pub fn check(d: &Demo, log: &BootLog, region_after: &[u8]) -> Result<Outcome, HarnessError> {
     let fail = |what: &str| HarnessError::Missing(log.report(what));
     log.assert_phases(VENDOR_BOOT_PHASES);
+    log.assert_phases(&["modules", "dice_driver", "verity"]);
     log.assert_clean_poweroff();
+    for needle in [
+        "boot: strict_boot=true",
+        "open_dice: module verification failed",
+        "(parent: Device)",
+    ] {
+        if !log.console.contains(needle) {
+            return Err(fail(&format!("the console lacks {needle:?}")));
+        }
+    }
+    if region_after.len() as u64 != d.region.size || region_after.iter().any(|&b| b != 0) {
+        return Err(HarnessError::Missing(format!(
+            "the DICE region at {:#x} was not wiped",
+            d.region.base
+        )));
+    }
     let vendor_modules = log
         .grep("modules pass=vendor loaded=")
         .next()
