@@ -386,31 +386,22 @@ mod tests {
         std::thread::sleep(d);
     }
 
+    /// One search of `sys` after the module pass is long done.
+    fn search(sys: &Path, boot: &BootDevices) -> Result<BlockDevice, Fatal> {
+        wait_for_partition(sys, boot, PARTITION_TIMEOUT, &long_done, &mut sleep)
+    }
+
     #[test]
     fn finds_the_partition() {
         let sys = sys_with(&[("vda", None), ("vda1", Some(VENDOR_PARTITION))]);
-        let d = wait_for_partition(
-            sys.path(),
-            &BootDevices::Any,
-            PARTITION_TIMEOUT,
-            &long_done,
-            &mut sleep,
-        )
-        .unwrap();
+        let d = search(sys.path(), &BootDevices::Any).unwrap();
         assert_eq!((d.name.as_str(), d.minor), ("vda1", 1));
     }
 
     #[test]
     fn missing_and_ambiguous_partitions_are_fatal() {
         let sys = sys_with(&[("vda", None), ("vda1", Some("other"))]);
-        let e = wait_for_partition(
-            sys.path(),
-            &BootDevices::Any,
-            PARTITION_TIMEOUT,
-            &long_done,
-            &mut sleep,
-        )
-        .unwrap_err();
+        let e = search(sys.path(), &BootDevices::Any).unwrap_err();
         assert_eq!(e.reason, Reason::VendorPartitionMissing);
         assert!(e.detail.contains("after 10000 ms"), "{}", e.detail);
         assert!(
@@ -422,14 +413,7 @@ mod tests {
             ("vda1", Some(VENDOR_PARTITION)),
             ("vdb1", Some(VENDOR_PARTITION)),
         ]);
-        let e = wait_for_partition(
-            sys.path(),
-            &BootDevices::Any,
-            PARTITION_TIMEOUT,
-            &long_done,
-            &mut sleep,
-        )
-        .unwrap_err();
+        let e = search(sys.path(), &BootDevices::Any).unwrap_err();
         assert_eq!(e.reason, Reason::VendorPartitionAmbiguous);
     }
 
@@ -513,32 +497,16 @@ mod tests {
     fn only_partitions_on_boot_devices_count() {
         let sys = sys_with_devices();
         // Both carry the name: without boot devices that is ambiguous.
-        let e = wait_for_partition(
-            sys.path(),
-            &BootDevices::Any,
-            PARTITION_TIMEOUT,
-            &long_done,
-            &mut sleep,
-        )
-        .unwrap_err();
+        let e = search(sys.path(), &BootDevices::Any).unwrap_err();
         assert_eq!(e.reason, Reason::VendorPartitionAmbiguous);
         let ours = BootDevices::Only(vec!["4010000000.pcie".into()]);
-        let d = wait_for_partition(sys.path(), &ours, PARTITION_TIMEOUT, &long_done, &mut sleep)
-            .unwrap();
+        let d = search(sys.path(), &ours).unwrap();
         assert_eq!(d.name, "vda1");
         let x86 = BootDevices::Only(vec!["pci0000:00/0000:00:04.0".into()]);
-        let d = wait_for_partition(sys.path(), &x86, PARTITION_TIMEOUT, &long_done, &mut sleep)
-            .unwrap();
+        let d = search(sys.path(), &x86).unwrap();
         assert_eq!(d.name, "vdb1");
         let other = BootDevices::Only(vec!["10000.pci".into()]);
-        let e = wait_for_partition(
-            sys.path(),
-            &other,
-            PARTITION_TIMEOUT,
-            &long_done,
-            &mut sleep,
-        )
-        .unwrap_err();
+        let e = search(sys.path(), &other).unwrap_err();
         assert_eq!(e.reason, Reason::VendorPartitionMissing);
         assert!(
             e.detail
