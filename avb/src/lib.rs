@@ -1,8 +1,10 @@
 //! AVB (Android Verified Boot) for the Microdroid vendor partition: the AvbFooter and
 //! vbmeta formats (libavb 1.3), signature verification with OpenSSL (SHA-256/SHA-512 ×
 //! RSA-2048/4096/8192, PKCS#1 v1.5), descriptor parsing, the device-tree digest value,
-//! the dm-verity table AOSP builds, dm-verity hash trees, and (host side) building and
-//! signing images like `avbtool add_hashtree_footer`.
+//! the dm-verity table AOSP builds, dm-verity hash trees, checking an image's data and
+//! tree against its descriptor like `avbtool verify_image` (naming the first corrupted
+//! block as dm-verity does), and (host side) building and signing images like
+//! `avbtool add_hashtree_footer` and setting a property in an image's footer vbmeta.
 //!
 //! Guest-safe: parsing never panics on any input, all arithmetic on untrusted values is
 //! checked, and reads are bounded (footer 64 bytes, vbmeta ≤ [`VBMETA_MAX_SIZE`]).
@@ -28,8 +30,10 @@ mod footer;
 mod hashtree;
 mod key;
 mod partition;
+mod resign;
 mod vbmeta;
 mod verify;
+mod verify_image;
 mod verity;
 
 pub use algorithm::{Algorithm, HashAlgorithm, SIGNING_ALGORITHMS};
@@ -60,9 +64,11 @@ pub use key::{encode_public_key, PublicKey};
 pub use partition::{
     read_vbmeta_from_device, read_vbmeta_from_partition, VerifiedVbmeta, VBMETA_MAX_SIZE,
 };
+pub use resign::{set_footer_property, PropertyUpdate, MICRODROID_VENDOR_ROOT_DIGEST_PROPERTY};
 pub use vbmeta::{
     verify_vbmeta, Vbmeta, VbmetaHeader, AVB_VERSION_MAJOR, AVB_VERSION_MINOR, HEADER_SIZE,
     VBMETA_FLAG_HASHTREE_DISABLED, VBMETA_FLAG_VERIFICATION_DISABLED, VBMETA_MAGIC,
 };
 pub use verify::{pkcs1_v15_encode, verify_signature};
+pub use verify_image::{verify_hashtree, CorruptBlock, HashtreeCheck};
 pub use verity::{verity_table, VerityTarget, SECTOR_SIZE};

@@ -72,6 +72,18 @@ impl Mode {
         }
     }
 
+    /// The mode named `name` ([`Mode::name`]).
+    pub fn from_name(name: &str) -> Option<Mode> {
+        [
+            Mode::NotInitialized,
+            Mode::Normal,
+            Mode::Debug,
+            Mode::Maintenance,
+        ]
+        .into_iter()
+        .find(|m| m.name() == name)
+    }
+
     /// Lower-case name (`normal`, `debug`, …).
     pub fn name(self) -> &'static str {
         match self {

@@ -24,7 +24,9 @@
 //! [`dice`] (CDI/key/ID derivation), [`cert`] (the CWT certificate),
 //! [`config_descriptor`], [`handover`] (handover format and the chain-extending main
 //! flow), [`vendor`], [`dice_chain_raw`], [`source`] (driver / sample parent), [`verify`]
-//! (chain verifier) and [`mod@bench`].
+//! (chain verifier), [`expect`] (a vendor image's expected node), [`policy`] (DICE
+//! policies on verified chains), [`next`] (the payload manager's next step) and
+//! [`mod@bench`].
 
 pub mod bench;
 pub mod cbor;
@@ -34,8 +36,11 @@ pub mod crypto;
 pub mod dice;
 pub mod dice_chain_raw;
 mod error;
+pub mod expect;
 pub mod handover;
 pub mod hex;
+pub mod next;
+pub mod policy;
 mod sample;
 pub mod source;
 mod sys;
@@ -47,7 +52,9 @@ pub use config_descriptor::ConfigValues;
 pub use dice::{Config, InputValues, Mode};
 pub use dice_chain_raw::DiceChainRaw;
 pub use error::DiceError;
+pub use expect::{expected_vendor_node, ExpectedNode};
 pub use handover::{main_flow, Handover, HandoverError};
+pub use policy::{verify_with_policy, Policy, PolicyError};
 pub use source::{open_parent, sample_handover, OpenDiceRegion, ParentSource};
 pub use vendor::{
     derive_and_write, derive_vendor_node, vendor_node_inputs, ParentKind, VendorMeasurement,

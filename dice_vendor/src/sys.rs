@@ -1,5 +1,6 @@
-//! The crate's only OS calls: reading the driver's region size, mapping the region, and
-//! writing `wipe`. Each is a small safe wrapper; the two `unsafe` calls are here.
+//! The crate's only OS calls: reading the driver's region size, mapping the region,
+//! writing `wipe`, and unmounting `/microdroid_resources` after the payload's node is
+//! derived. Each is a small safe wrapper; the two `unsafe` calls are here.
 
 use std::ffi::c_void;
 use std::fs::{File, OpenOptions};
@@ -23,6 +24,11 @@ pub fn read_region_size(file: &mut File) -> io::Result<u64> {
 pub fn write_wipe(path: &Path) -> io::Result<()> {
     let mut file = OpenOptions::new().write(true).open(path)?;
     file.write_all(b"wipe")
+}
+
+/// `umount2(path, MNT_DETACH)`.
+pub fn umount_detach(path: &Path) -> io::Result<()> {
+    nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH).map_err(io::Error::from)
 }
 
 /// A read-only private mapping, unmapped on drop.

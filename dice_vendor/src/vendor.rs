@@ -7,6 +7,8 @@
 
 use std::path::Path;
 
+use avb::{HashtreeDescriptor, VerifiedVbmeta};
+
 use crate::config_descriptor::ConfigValues;
 use crate::crypto::sha512;
 use crate::dice::{Config, InputValues, Mode, HIDDEN_SIZE};
@@ -27,6 +29,19 @@ pub struct VendorMeasurement<'a> {
     pub root_digest: &'a [u8],
     /// The vbmeta's rollback index (the node's security version).
     pub rollback_index: u64,
+}
+
+impl<'a> VendorMeasurement<'a> {
+    /// The measurement the guest takes (DESIGN §4.2): the vbmeta's key blob and rollback
+    /// index and the root digest of `desc`, the hashtree descriptor the guest checked
+    /// against the host's digest.
+    pub fn from_vbmeta(vbmeta: &'a VerifiedVbmeta, desc: &'a HashtreeDescriptor) -> Self {
+        VendorMeasurement {
+            public_key_blob: vbmeta.public_key_blob(),
+            root_digest: &desc.root_digest,
+            rollback_index: vbmeta.rollback_index(),
+        }
+    }
 }
 
 /// The vendor node's configuration descriptor.

@@ -49,11 +49,7 @@ pub fn measurement<'a>(
     vbmeta: &'a VerifiedVbmeta,
     desc: &'a HashtreeDescriptor,
 ) -> VendorMeasurement<'a> {
-    VendorMeasurement {
-        public_key_blob: vbmeta.public_key_blob(),
-        root_digest: &desc.root_digest,
-        rollback_index: vbmeta.rollback_index(),
-    }
+    VendorMeasurement::from_vbmeta(vbmeta, desc)
 }
 
 /// Derives the node from the driver's handover (or, without a driver and without strict

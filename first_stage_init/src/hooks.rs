@@ -25,6 +25,10 @@ impl ueventd::PropertySetter for PropertyClient {
     fn set(&self, name: &str, value: &str) -> Result<(), String> {
         init_rc::set_property(&self.socket, name, value).map_err(|e| e.to_string())
     }
+
+    fn get(&self, name: &str) -> Option<String> {
+        init_rc::get_property(&self.socket, name).ok().flatten()
+    }
 }
 
 /// SELinux labels from the system's file_contexts, if SELinux is active.

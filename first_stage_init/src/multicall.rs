@@ -10,6 +10,7 @@
 //! | `modprobe` | AOSP-toolbox-style module loading |
 //! | `sepolicy`, `restorecon` | file_contexts lookup and labelling |
 //! | `setprop`, `getprop` | property service client |
+//! | `dice_next` | the payload manager's next DICE step ([`dice_vendor::next`]) |
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -38,6 +39,8 @@ pub enum Applet {
     Setprop,
     /// getprop.
     Getprop,
+    /// The payload manager's next DICE step.
+    DiceNext,
 }
 
 /// The applets' program names, linked to the binary from `/system/bin`.
@@ -49,6 +52,7 @@ pub const LINKS: &[&str] = &[
     "restorecon",
     "setprop",
     "getprop",
+    "dice_next",
 ];
 
 /// Picks the applet for `args` (args[0] is the program name) and the current pid.
@@ -69,6 +73,7 @@ pub fn select(args: &[OsString], pid: i32) -> Result<Applet, String> {
         "sepolicy" | "restorecon" => Ok(Applet::Sepolicy),
         "setprop" => Ok(Applet::Setprop),
         "getprop" => Ok(Applet::Getprop),
+        "dice_next" => Ok(Applet::DiceNext),
         other => Err(format!(
             "{other}: unknown applet (this multi-call binary answers to: {})",
             LINKS.join(" ")
@@ -88,6 +93,26 @@ fn sepolicy_args(args: &[OsString]) -> Vec<OsString> {
         v
     } else {
         args.to_vec()
+    }
+}
+
+/// `dice_next ARGS`: arguments parsed by hand in [`dice_vendor::next::parse_args`]; one
+/// line on stdout on success, `dice_next: <error>` on stderr and status 1 otherwise.
+fn dice_next_main(args: &[OsString]) -> i32 {
+    let rest: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    match dice_vendor::next::cli(&rest, &dice_vendor::next::SystemOps) {
+        Ok(line) => {
+            println!("{line}");
+            0
+        }
+        Err(e) => {
+            eprintln!("dice_next: {e}");
+            1
+        }
     }
 }
 
@@ -135,6 +160,7 @@ pub fn main() -> i32 {
         }
         Ok(Applet::Setprop) => init_rc::setprop_main(&args),
         Ok(Applet::Getprop) => init_rc::getprop_main(&args),
+        Ok(Applet::DiceNext) => dice_next_main(&args),
         Err(msg) => {
             eprintln!("{msg}");
             2
@@ -170,6 +196,10 @@ mod tests {
         assert_eq!(
             select(&args(&["restorecon", "-R"]), 7),
             Ok(Applet::Sepolicy)
+        );
+        assert_eq!(
+            select(&args(&["/system/bin/dice_next", "--output", "/o"]), 7),
+            Ok(Applet::DiceNext)
         );
         assert!(select(&args(&["/bin/frob"]), 1).is_err());
         assert!(select(&[], 1).is_err());

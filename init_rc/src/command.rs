@@ -3,7 +3,7 @@
 //! `${…}` is expanded when the command runs, as in AOSP.
 
 /// The builtins this interpreter executes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Builtin {
     /// `chmod <octal-mode> <path>`
     Chmod,
@@ -37,10 +37,15 @@ pub enum Builtin {
     Insmod,
     /// `loglevel <level>`
     Loglevel,
+    /// `mark_post_data`: accepted, logged once as not applicable (no userdata to track).
+    MarkPostData,
     /// `mkdir <path> [mode [owner [group]]]`
     Mkdir,
     /// `mount <type> <device> <dir> [flag…] [options]`
     Mount,
+    /// `perform_apex_config [--bootstrap]`: accepted, logged once as not applicable (no
+    /// APEXes).
+    PerformApexConfig,
     /// `restart [--only-if-running] <service>`
     Restart,
     /// `restorecon [--recursive] <path>…`
@@ -94,8 +99,10 @@ const TABLE: &[(&str, Builtin, usize, usize)] = &[
     ("hostname", Builtin::Hostname, 1, 1),
     ("insmod", Builtin::Insmod, 1, MANY),
     ("loglevel", Builtin::Loglevel, 1, 1),
+    ("mark_post_data", Builtin::MarkPostData, 0, 0),
     ("mkdir", Builtin::Mkdir, 1, 6),
     ("mount", Builtin::Mount, 3, MANY),
+    ("perform_apex_config", Builtin::PerformApexConfig, 0, 1),
     ("restart", Builtin::Restart, 1, 2),
     ("restorecon", Builtin::Restorecon, 1, MANY),
     (
@@ -134,11 +141,9 @@ pub const UNSUPPORTED: &[&str] = &[
     "load_exports",
     "load_persist_props",
     "load_system_props",
-    "mark_post_data",
     "mkswap",
     "mount_all",
     "parse_apex_configs",
-    "perform_apex_config",
     "readahead",
     "swapon_all",
     "sysclktz",

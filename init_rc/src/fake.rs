@@ -17,9 +17,23 @@ pub(crate) struct FakePlatform {
     pub missing: BTreeSet<PathBuf>,
     /// Exits the next `reap` returns.
     pub exits: Vec<(i32, ExitStatus)>,
+    /// Pids already reaped.
+    pub dead: BTreeSet<i32>,
     /// Pids that ignore SIGTERM.
     pub stubborn: BTreeSet<i32>,
     pub killed: Vec<(i32, i32)>,
+    /// `(cgroup, signal)` of every cgroup signal.
+    pub cgroup_kills: Vec<(PathBuf, i32)>,
+    /// Cgroups that are not empty yet (removal fails until taken out).
+    pub busy_cgroups: BTreeSet<PathBuf>,
+    /// Cgroups removed.
+    pub removed_cgroups: Vec<PathBuf>,
+    /// Capabilities the "kernel" cannot give.
+    pub unsupported_caps: u64,
+    /// `kill_all` signals.
+    pub killed_all: Vec<i32>,
+    /// Mount points `umount` fails on (busy).
+    pub busy_mounts: BTreeSet<PathBuf>,
     /// Every file-system/mount/module/limit operation, as text.
     pub ops: Vec<String>,
     pub files: BTreeMap<PathBuf, Vec<u8>>,
@@ -73,6 +87,11 @@ impl Platform for FakePlatform {
     }
 
     fn spawn(&mut self, spec: &SpawnSpec) -> Result<i32, RcError> {
+        if spec.capabilities.unwrap_or(0) & self.unsupported_caps != 0 {
+            return Err(RcError::Invalid(
+                "capability not supported by the kernel".into(),
+            ));
+        }
         if self.missing.contains(&spec.path) {
             return Err(RcError::Exec {
                 path: spec.path.display().to_string(),
@@ -86,18 +105,46 @@ impl Platform for FakePlatform {
 
     fn kill(&mut self, pid: i32, signal: i32) -> Result<(), RcError> {
         self.killed.push((pid, signal));
-        if signal == libc::SIGKILL || !self.stubborn.contains(&pid) {
+        let alive = self.spawned.iter().any(|(p, _)| *p == pid)
+            && !self.dead.contains(&pid)
+            && !self.exits.iter().any(|(p, _)| *p == pid);
+        if alive && (signal == libc::SIGKILL || !self.stubborn.contains(&pid)) {
             self.exits.push((pid, ExitStatus::Signaled(signal)));
         }
         Ok(())
     }
 
+    fn kill_cgroup(&mut self, cgroup: &Path, signal: i32) -> Result<(), RcError> {
+        self.cgroup_kills.push((cgroup.to_path_buf(), signal));
+        // The cgroup of pid N is `…/pid_N`: its main process gets the signal.
+        let pid = cgroup
+            .file_name()
+            .and_then(|n| n.to_str()?.strip_prefix("pid_")?.parse().ok());
+        if let Some(pid) = pid {
+            self.kill(pid, signal)?;
+        }
+        Ok(())
+    }
+
+    fn remove_cgroup(&mut self, cgroup: &Path) -> Result<bool, RcError> {
+        if self.busy_cgroups.contains(cgroup) {
+            return Ok(false);
+        }
+        self.removed_cgroups.push(cgroup.to_path_buf());
+        Ok(true)
+    }
+
+    fn kill_all(&mut self, signal: i32) {
+        self.killed_all.push(signal);
+        self.busy_mounts.clear();
+    }
+
     fn reap(&mut self) -> Vec<(i32, ExitStatus)> {
-        let mut seen = BTreeSet::new();
-        std::mem::take(&mut self.exits)
+        let exits: Vec<(i32, ExitStatus)> = std::mem::take(&mut self.exits)
             .into_iter()
-            .filter(|(p, _)| seen.insert(*p))
-            .collect()
+            .filter(|(p, _)| self.dead.insert(*p))
+            .collect();
+        exits
     }
 
     fn mkdir(&mut self, path: &Path, mode: u32) -> Result<bool, RcError> {
@@ -166,6 +213,13 @@ impl Platform for FakePlatform {
     }
 
     fn umount(&mut self, path: &Path) -> Result<(), RcError> {
+        if self.busy_mounts.contains(path) {
+            return Err(RcError::io(
+                "umount",
+                path.display(),
+                std::io::Error::from_raw_os_error(libc::EBUSY),
+            ));
+        }
         self.ops.push(format!("umount {}", path.display()));
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! The pure interpreter: the event queue, action execution one command at a time,
-//! waiting commands that yield to the event loop, services and their restarts, property
-//! sets with triggers and control messages, and the `sys.powerctl` shutdown sequence.
-//! Everything that touches the OS goes through [`Platform`]; time comes from
+//! waiting commands that yield to the event loop, services with AOSP's lifecycle
+//! (`service.cpp`: start, stop/reset/restart, reap, restart timer, `critical`), property
+//! sets with triggers and control messages, and the `sys.powerctl` shutdown of AOSP's
+//! `reboot.cpp`. Everything that touches the OS goes through [`Platform`]; time comes from
 //! [`Platform::now`], so unit tests drive it with a fake clock.
 //!
 //! Boot order (AOSP `init.cpp`): `early-init`, `init`, `late-init` (or `charger` when
@@ -12,8 +13,22 @@
 //! Waiting commands (`exec`, `exec_start`, `wait`, `wait_for_prop`) never block: they
 //! record what they wait for and [`Init::step`] returns, so the caller keeps serving the
 //! property socket and reaping children while they wait.
+//!
+//! Processes: every service and `exec` child runs in its own cgroup v2 directory when
+//! [`Layout::cgroup`] is set (AOSP `createProcessGroup`), and whatever is left in it is
+//! killed when the process is reaped or stopped (AOSP `Reap` / `KillProcessGroup`), so a
+//! child that calls `setsid()` cannot outlive its service. Children start with `umask
+//! 077`; `exec` children get `/dev/null` as stdin, stdout and stderr (AOSP's temporary
+//! services).
+//!
+//! Shutdown (AOSP `HandlePowerctlMessage`, `DoReboot`): once `sys.powerctl` is set no
+//! property change queues triggers and `ctl.*` is refused; the queue is replaced by the
+//! `shutdown` trigger; then services not marked `shutdown critical` get SIGTERM, SIGKILL
+//! after half of `ro.build.shutdown_timeout` (default 6 s); sync; read-write block-device
+//! filesystems are unmounted (retried every 100 ms until the timeout, then everything
+//! but init is killed and one more attempt made); sync; power off or reboot.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -31,7 +46,7 @@ use crate::prop_proto::{
     PROP_ERROR_READ_ONLY_PROPERTY, PROP_ERROR_SET_FAILED, PROP_SUCCESS,
 };
 use crate::property::{PropError, PropertyStore};
-use crate::service::{parse_mode, AfterExit, Service, ServiceState, StdioOption};
+use crate::service::{parse_mode, AfterReap, Service, ServiceState, StdioOption, StopHow};
 
 /// Commands run per [`Init::step`] before returning to the event loop.
 pub const COMMANDS_PER_STEP: usize = 64;
@@ -39,22 +54,34 @@ pub const COMMANDS_PER_STEP: usize = 64;
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(5);
 /// How often `wait <path>` re-checks the path.
 pub const WAIT_POLL: Duration = Duration::from_millis(10);
-/// After SIGTERM at shutdown, how long services get before SIGKILL.
-pub const SHUTDOWN_TERM_TIMEOUT: Duration = Duration::from_secs(5);
-/// After SIGKILL at shutdown, how long to wait for the reaper before powering off.
-pub const SHUTDOWN_KILL_TIMEOUT: Duration = Duration::from_secs(1);
+/// AOSP's default `ro.build.shutdown_timeout`: half of it for SIGTERM, all of it until
+/// the unmounts give up.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(6);
+/// How often a busy unmount is retried at shutdown (AOSP `UmountPartitions`).
+pub const UMOUNT_RETRY: Duration = Duration::from_millis(100);
+/// The pause after the last sync, before the power action (AOSP `DoReboot`).
+pub const FINAL_PAUSE: Duration = Duration::from_millis(100);
 /// Largest file `copy` reads.
 pub const MAX_COPY: usize = 16 << 20;
+/// Largest `/proc/mounts` read at shutdown.
+const MAX_MOUNTS: usize = 1 << 20;
 /// The default `PATH` of children.
 pub const DEFAULT_PATH: &str = "/system/bin:/system/xbin:/odm/bin:/vendor/bin:/vendor/xbin";
+/// Services AOSP keeps until the others are gone at shutdown (`kDebuggingServices`).
+const DEBUGGING_SERVICES: &[&str] = &["tombstoned", "logd", "adbd", "console"];
+/// Mount points never unmounted at shutdown (AOSP `FindPartitionsToUmount`).
+const KEEP_MOUNTED: &[&str] = &["/", "/system", "/vendor", "/oem"];
 
-/// Where the interpreter finds device nodes and procfs.
+/// Where the interpreter finds device nodes, procfs and the cgroup v2 hierarchy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
     /// `/dev` (for `null`, `kmsg`, `console`, `socket/`).
     pub dev: PathBuf,
-    /// `/proc` (for `sys/kernel/hostname`, …).
+    /// `/proc` (for `sys/kernel/hostname`, `mounts`, …).
     pub proc_root: PathBuf,
+    /// The mounted cgroup v2 hierarchy services get their cgroups in (AOSP:
+    /// `/sys/fs/cgroup`); `None` runs them without (killing their process group only).
+    pub cgroup: Option<PathBuf>,
 }
 
 impl Default for Layout {
@@ -62,14 +89,9 @@ impl Default for Layout {
         Layout {
             dev: PathBuf::from("/dev"),
             proc_root: PathBuf::from("/proc"),
+            cgroup: None,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ActionRef {
-    Rc(usize),
-    OnRestart(usize),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +101,6 @@ enum Event {
     QueuePropertyTriggers,
     EnablePropertyTriggers,
     AllProperties,
-    Run(ActionRef),
     ShutdownDone,
 }
 
@@ -102,37 +123,64 @@ struct Wait {
 enum Phase {
     /// Running the `shutdown` actions.
     Actions,
-    /// SIGTERM sent; SIGKILL at the deadline.
+    /// SIGTERM sent; SIGKILL when they are gone or at the deadline.
     Term(Duration),
-    /// SIGKILL sent; power off at the deadline.
-    Kill(Duration),
+    /// Unmounting; the next attempt at this time.
+    Unmount(Duration),
+    /// Synced; the power action at this time.
+    Final(Duration),
     /// The power action was attempted.
     Done,
 }
 
 #[derive(Debug, Clone)]
+struct Shutdown {
+    action: PowerAction,
+    phase: Phase,
+    /// `ro.build.shutdown_timeout`.
+    timeout: Duration,
+    /// When `shutdown_done` began.
+    started: Duration,
+    /// Services stopped first (everything not shutdown critical).
+    stop_first: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
 struct ExecChild {
     argv: String,
+    cgroup: Option<PathBuf>,
+}
+
+/// A mount the shutdown may unmount: an `rw` block device (`/dev/block/…`) or an emulated
+/// one (source under `/data/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct MountEntry {
+    source: String,
+    dir: String,
 }
 
 /// The interpreter state.
 pub struct Init {
     actions: Vec<Action>,
-    onrestart: Vec<Action>,
-    /// Per service: index into `onrestart`.
-    onrestart_of: Vec<Option<usize>>,
     services: Vec<Service>,
     props: PropertyStore,
     queue: VecDeque<Event>,
-    current: VecDeque<ActionRef>,
+    current: VecDeque<usize>,
     next_cmd: usize,
     wait: Option<Wait>,
     triggers_enabled: bool,
+    /// `StopSendingMessages`: no triggers, no control messages (shutdown).
+    messages_stopped: bool,
     execs: BTreeMap<i32, ExecChild>,
     env: Vec<(String, String)>,
-    shutdown: Option<(PowerAction, Phase)>,
+    shutdown: Option<Shutdown>,
     layout: Layout,
     labeler: Box<dyn Labeler>,
+    /// Cgroups whose processes were killed, removed once empty.
+    dead_cgroups: Vec<PathBuf>,
+    /// Not-applicable builtins already reported.
+    reported: BTreeSet<Builtin>,
+    fatal: Option<(&'static str, String)>,
 }
 
 impl Init {
@@ -143,41 +191,24 @@ impl Init {
         layout: Layout,
         labeler: Box<dyn Labeler>,
     ) -> Init {
-        let mut onrestart = Vec::new();
-        let mut onrestart_of = Vec::new();
-        let services: Vec<Service> = config.services.into_iter().map(Service::new).collect();
-        for s in &services {
-            if s.def.onrestart.is_empty() {
-                onrestart_of.push(None);
-            } else {
-                onrestart_of.push(Some(onrestart.len()));
-                onrestart.push(Action {
-                    trigger: crate::trigger::Trigger {
-                        event: Some(format!("onrestart:{}", s.def.name)),
-                        props: Vec::new(),
-                    },
-                    commands: s.def.onrestart.clone(),
-                    file: s.def.file.clone(),
-                    line: s.def.line,
-                });
-            }
-        }
         Init {
             actions: config.actions,
-            onrestart,
-            onrestart_of,
-            services,
+            services: config.services.into_iter().map(Service::new).collect(),
             props,
             queue: VecDeque::new(),
             current: VecDeque::new(),
             next_cmd: 0,
             wait: None,
             triggers_enabled: false,
+            messages_stopped: false,
             execs: BTreeMap::new(),
             env: vec![("PATH".into(), DEFAULT_PATH.into())],
             shutdown: None,
             layout,
             labeler,
+            dead_cgroups: Vec::new(),
+            reported: BTreeSet::new(),
+            fatal: None,
         }
     }
 
@@ -200,31 +231,45 @@ impl Init {
     }
 
     /// State of the service `name`.
-    pub fn service_state(&self, name: &str) -> Option<&ServiceState> {
+    pub fn service_state(&self, name: &str) -> Option<ServiceState> {
         self.services
             .iter()
             .find(|s| s.def.name == name)
-            .map(|s| &s.state)
+            .map(Service::state)
     }
 
     /// True when a command can run right now (the caller should not sleep).
     pub fn is_busy(&self) -> bool {
-        self.wait.is_none() && (self.current_command().is_some() || !self.queue.is_empty())
+        self.fatal.is_none()
+            && self.wait.is_none()
+            && (self.current_command().is_some() || !self.queue.is_empty())
     }
 
     /// True once the shutdown sequence has attempted the power action.
     pub fn is_finished(&self) -> bool {
-        matches!(self.shutdown, Some((_, Phase::Done)))
+        matches!(
+            self.shutdown,
+            Some(Shutdown {
+                phase: Phase::Done,
+                ..
+            })
+        )
     }
 
-    /// The earliest monotonic time at which [`Init::step`] has timed work to do.
+    /// A fatal condition (`(token, detail)`, e.g. a critical service crashing too often):
+    /// the caller logs `INIT_FATAL reason=<token> <detail>` and powers off.
+    pub fn fatal(&self) -> Option<(&'static str, &str)> {
+        self.fatal.as_ref().map(|(t, d)| (*t, d.as_str()))
+    }
+
+    /// The earliest time at which [`Init::step`] has timed work to do.
     pub fn next_deadline(&self, now: Duration) -> Option<Duration> {
         let mut next: Option<Duration> = None;
         let mut consider = |t: Duration| next = Some(next.map_or(t, |n| n.min(t)));
-        if self.shutdown.is_none() {
+        if !self.past_actions() {
             for s in &self.services {
-                if let ServiceState::Restarting(at) = s.state {
-                    consider(at);
+                if s.pid.is_none() && s.restarting {
+                    consider(s.restart_at());
                 }
             }
         }
@@ -235,8 +280,13 @@ impl Init {
         {
             consider((*deadline).min(now.saturating_add(WAIT_POLL)));
         }
-        if let Some((_, Phase::Term(t) | Phase::Kill(t))) = &self.shutdown {
-            consider(*t);
+        if let Some(sd) = &self.shutdown {
+            if let Phase::Term(t) | Phase::Unmount(t) | Phase::Final(t) = sd.phase {
+                consider(t);
+            }
+        }
+        if !self.dead_cgroups.is_empty() {
+            consider(now.saturating_add(UMOUNT_RETRY));
         }
         next
     }
@@ -248,10 +298,11 @@ impl Init {
         for (pid, status) in p.reap() {
             self.child_exited(pid, status, p);
         }
+        self.remove_dead_cgroups(p);
         self.run_restart_timers(p);
         self.advance_shutdown(p);
         for _ in 0..COMMANDS_PER_STEP {
-            if !self.wait_done(p) || !self.run_next(p) {
+            if self.fatal.is_some() || !self.wait_done(p) || !self.run_next(p) {
                 break;
             }
         }
@@ -262,6 +313,10 @@ impl Init {
     /// messages, `sys.powerctl`, triggers and waiters. Returns a `PROP_*` code.
     pub fn set_property(&mut self, name: &str, value: &str, p: &mut dyn Platform) -> u32 {
         if let Some(cmd) = name.strip_prefix("ctl.") {
+            if self.messages_stopped {
+                log::warn!("init: ctl.{cmd} for '{value}' refused: shutting down");
+                return PROP_ERROR_HANDLE_CONTROL_MESSAGE;
+            }
             return self.control_message(cmd, value, p);
         }
         if let Err(e) = self.props.set(name, value) {
@@ -273,23 +328,33 @@ impl Init {
                 PropError::Full => PROP_ERROR_SET_FAILED,
             };
         }
+        if self.messages_stopped {
+            return PROP_SUCCESS;
+        }
         if name == "sys.powerctl" {
             self.powerctl(value);
         }
-        if self.triggers_enabled {
+        if self.triggers_enabled && !self.messages_stopped {
             self.queue
                 .push_back(Event::Property(name.to_string(), value.to_string()));
         }
         PROP_SUCCESS
     }
 
-    /// Sets `init.svc.<name>` from service `i`'s state.
+    /// Sets `init.svc.<name>` from service `i`'s state (and `ro.boottime.<name>` at its
+    /// first start, in nanoseconds since boot).
     fn publish_state(&mut self, i: usize, p: &mut dyn Platform) {
         let Some(s) = self.services.get(i) else {
             return;
         };
-        let (name, value) = (format!("init.svc.{}", s.def.name), s.state.prop_value());
-        self.set_internal(&name, value, p);
+        let state = s.state();
+        let name = s.def.name.clone();
+        let started = s.time_started;
+        self.set_internal(&format!("init.svc.{name}"), state.prop_value(), p);
+        let boottime = format!("ro.boottime.{name}");
+        if matches!(state, ServiceState::Running(_)) && self.props.get(&boottime).is_none() {
+            self.set_internal(&boottime, &started.as_nanos().to_string(), p);
+        }
     }
 
     fn set_internal(&mut self, name: &str, value: &str, p: &mut dyn Platform) {
@@ -308,10 +373,13 @@ impl Init {
         let r = match cmd {
             "start" => self.start_service(i, p),
             "stop" => {
-                self.stop_service(i, true, p);
+                self.stop_service(i, StopHow::Disable, p);
                 Ok(())
             }
-            "restart" => self.restart_service(i, p),
+            "restart" => {
+                self.restart_service(i, p);
+                Ok(())
+            }
             _ => Err(RcError::Invalid(format!(
                 "unknown control message ctl.{cmd}"
             ))),
@@ -325,106 +393,247 @@ impl Init {
         }
     }
 
+    /// AOSP `HandlePowerctlMessage`.
     fn powerctl(&mut self, value: &str) {
         if self.shutdown.is_some() {
             log::warn!("init: powerctl '{value}' ignored: shutdown already in progress");
             return;
         }
-        let (cmd, arg) = value.split_once(',').unwrap_or((value, ""));
-        let action = match cmd {
-            "shutdown" => PowerAction::PowerOff,
-            "reboot" => PowerAction::Reboot(arg.to_string()),
+        let params: Vec<&str> = value.split(',').collect();
+        let action = match params[..] {
+            ["shutdown", ..] => PowerAction::PowerOff,
+            ["reboot", "userspace", ..] => {
+                log::error!("init: powerctl: userspace reboot is deprecated");
+                return;
+            }
+            ["reboot", ref rest @ ..] => PowerAction::Reboot(
+                rest.iter()
+                    .take_while(|p| !p.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
             _ => {
-                log::error!("init: invalid sys.powerctl value '{value}'");
+                log::error!("init: powerctl: unrecognized command '{value}'");
                 return;
             }
         };
-        log::info!(
-            "init: powerctl {cmd}{}{arg}",
-            if arg.is_empty() { "" } else { " " }
-        );
+        match &action {
+            PowerAction::PowerOff => log::info!("init: powerctl shutdown"),
+            PowerAction::Reboot(t) if t.is_empty() => log::info!("init: powerctl reboot"),
+            PowerAction::Reboot(t) => log::info!("init: powerctl reboot {t}"),
+        }
+        // StopSendingMessages, ClearQueue, the shutdown trigger then shutdown_done;
+        // EnterShutdown drops pending waits.
+        self.messages_stopped = true;
         self.queue.clear();
         self.current.clear();
         self.next_cmd = 0;
         self.wait = None;
         self.queue.push_back(Event::Trigger("shutdown".into()));
         self.queue.push_back(Event::ShutdownDone);
-        self.shutdown = Some((action, Phase::Actions));
+        let timeout = self
+            .props
+            .get("ro.build.shutdown_timeout")
+            .and_then(|t| t.parse::<u64>().ok())
+            .map_or(DEFAULT_SHUTDOWN_TIMEOUT, Duration::from_secs);
+        self.shutdown = Some(Shutdown {
+            action,
+            phase: Phase::Actions,
+            timeout,
+            started: Duration::ZERO,
+            stop_first: Vec::new(),
+        });
     }
 
-    fn shutting_down(&self) -> bool {
-        matches!(self.shutdown, Some((_, p)) if p != Phase::Actions)
+    /// True once `shutdown_done` began (nothing starts or restarts any more).
+    fn past_actions(&self) -> bool {
+        matches!(&self.shutdown, Some(sd) if sd.phase != Phase::Actions)
     }
 
-    fn live_pids(&self) -> Vec<i32> {
-        self.services
+    /// AOSP `DoReboot`, up to the SIGTERM.
+    fn begin_shutdown(&mut self, p: &mut dyn Platform) {
+        let now = p.now();
+        if !self.data_mounted(p) {
+            log::info!("init: shutdown: /data is not mounted, nothing to unmount");
+            self.finish_shutdown(now, p);
+            return;
+        }
+        let mut stop_first = Vec::new();
+        for i in 0..self.services.len() {
+            let s = &self.services[i];
+            if DEBUGGING_SERVICES.contains(&s.def.name.as_str()) {
+                continue;
+            }
+            if s.def.shutdown_critical {
+                if let Err(e) = self.start_service(i, p) {
+                    log::error!(
+                        "init: could not start shutdown critical service '{}': {e}",
+                        self.services[i].def.name
+                    );
+                }
+            } else {
+                stop_first.push(i);
+            }
+        }
+        // Latest started first, as AOSP's `services_in_shutdown_order`.
+        stop_first.sort_by_key(|&i| std::cmp::Reverse(self.services[i].time_started));
+        let live = stop_first
             .iter()
-            .filter_map(|s| s.state.pid())
-            .chain(self.execs.keys().copied())
-            .collect()
+            .filter(|&&i| self.services[i].pid.is_some())
+            .count()
+            + self.execs.len();
+        log::info!("init: shutdown: sending SIGTERM to {live} process(es)");
+        for &i in &stop_first {
+            self.terminate_service(i, p);
+        }
+        self.signal_execs(libc::SIGTERM, p);
+        if let Some(sd) = &mut self.shutdown {
+            sd.started = now;
+            sd.phase = Phase::Term(now.saturating_add(sd.timeout / 2));
+            sd.stop_first = stop_first;
+        }
     }
 
-    fn signal_all(&mut self, signal: i32, p: &mut dyn Platform) {
-        for pid in self.live_pids() {
-            if let Err(e) = p.kill(pid, signal) {
-                log::warn!("init: shutdown: kill {pid}: {e}");
-            }
-        }
-        for s in &mut self.services {
-            if let ServiceState::Running(pid) = s.state {
-                s.state = ServiceState::Stopping(pid);
-            }
-            if matches!(s.state, ServiceState::Restarting(_)) {
-                s.state = ServiceState::Stopped;
-            }
-        }
+    fn stop_first_live(&self) -> usize {
+        let Some(sd) = &self.shutdown else {
+            return 0;
+        };
+        sd.stop_first
+            .iter()
+            .filter(|&&i| self.services[i].pid.is_some())
+            .count()
+            + self.execs.len()
     }
 
     fn advance_shutdown(&mut self, p: &mut dyn Platform) {
-        let Some((action, phase)) = self.shutdown.clone() else {
+        let Some(sd) = &self.shutdown else {
             return;
         };
         let now = p.now();
-        let live = self.live_pids().len();
-        let next = match phase {
-            Phase::Actions | Phase::Done => return,
-            Phase::Term(deadline) if live > 0 && now < deadline => return,
-            Phase::Term(_) if live > 0 => {
-                log::warn!("init: shutdown: {live} process(es) still running, sending SIGKILL");
-                self.signal_all(libc::SIGKILL, p);
-                Phase::Kill(now.saturating_add(SHUTDOWN_KILL_TIMEOUT))
-            }
-            Phase::Kill(deadline) if live > 0 && now < deadline => return,
-            Phase::Term(_) | Phase::Kill(_) => {
+        match sd.phase {
+            Phase::Actions | Phase::Done => {}
+            Phase::Term(deadline) => {
+                let live = self.stop_first_live();
+                if live > 0 && now < deadline {
+                    return;
+                }
                 if live > 0 {
-                    log::warn!("init: shutdown: {live} process(es) did not exit");
+                    log::warn!(
+                        "init: shutdown: {live} process(es) still running after SIGTERM, sending SIGKILL"
+                    );
+                }
+                let stop_first = sd.stop_first.clone();
+                for i in stop_first {
+                    self.stop_service(i, StopHow::Disable, p);
+                }
+                self.signal_execs(libc::SIGKILL, p);
+                for i in 0..self.services.len() {
+                    if DEBUGGING_SERVICES.contains(&self.services[i].def.name.as_str()) {
+                        self.stop_service(i, StopHow::Disable, p);
+                    }
                 }
                 p.sync();
+                self.set_phase(Phase::Unmount(now));
+                self.advance_shutdown(p);
+            }
+            Phase::Unmount(at) if now < at => {}
+            Phase::Unmount(_) => {
+                let give_up = now >= sd.started.saturating_add(sd.timeout);
+                if self.unmount_all(p) {
+                    self.finish_shutdown(now, p);
+                } else if give_up {
+                    log::warn!("init: shutdown: unmount timed out, killing every process");
+                    p.kill_all(libc::SIGKILL);
+                    self.unmount_all(p);
+                    self.finish_shutdown(now, p);
+                } else {
+                    self.set_phase(Phase::Unmount(now.saturating_add(UMOUNT_RETRY)));
+                }
+            }
+            Phase::Final(at) if now < at => {}
+            Phase::Final(_) => {
+                let action = sd.action.clone();
                 match &action {
                     PowerAction::PowerOff => log::info!("init: shutdown: synced, powering off"),
                     PowerAction::Reboot(t) => log::info!("init: shutdown: synced, rebooting '{t}'"),
                 }
                 let e = p.power(&action);
                 log::error!("init: power action failed: {e}");
-                Phase::Done
+                self.set_phase(Phase::Done);
             }
-        };
-        self.shutdown = Some((action, next));
-        if matches!(next, Phase::Kill(_)) {
-            // Re-check at once in case everything already went away.
-            self.advance_shutdown(p);
         }
     }
 
-    fn start_shutdown_kill(&mut self, p: &mut dyn Platform) {
-        let now = p.now();
-        let live = self.live_pids().len();
-        log::info!("init: shutdown: sending SIGTERM to {live} process(es)");
-        self.signal_all(libc::SIGTERM, p);
-        if let Some((_, phase)) = &mut self.shutdown {
-            *phase = Phase::Term(now.saturating_add(SHUTDOWN_TERM_TIMEOUT));
+    fn set_phase(&mut self, phase: Phase) {
+        if let Some(sd) = &mut self.shutdown {
+            sd.phase = phase;
         }
+    }
+
+    /// The last sync, then AOSP's short pause before the power action.
+    fn finish_shutdown(&mut self, now: Duration, p: &mut dyn Platform) {
+        p.sync();
+        self.set_phase(Phase::Final(now.saturating_add(FINAL_PAUSE)));
         self.advance_shutdown(p);
+    }
+
+    fn signal_execs(&mut self, signal: i32, p: &mut dyn Platform) {
+        let targets: Vec<(i32, Option<PathBuf>)> = self
+            .execs
+            .iter()
+            .map(|(pid, e)| (*pid, e.cgroup.clone()))
+            .collect();
+        for (pid, cgroup) in targets {
+            kill_process(pid, cgroup.as_deref(), signal, p);
+        }
+    }
+
+    /// `/data` is mounted (AOSP `IsDataMounted("*")`).
+    fn data_mounted(&self, p: &mut dyn Platform) -> bool {
+        let mounts = p
+            .read_file(&self.layout.proc_root.join("mounts"), MAX_MOUNTS, false)
+            .unwrap_or_default();
+        parse_mounts(&String::from_utf8_lossy(&mounts))
+            .iter()
+            .any(|m| m.dir == "/data")
+    }
+
+    /// One pass of AOSP `UmountPartitions`: emulated filesystems, then read-write block
+    /// devices. True when nothing is left to unmount.
+    fn unmount_all(&mut self, p: &mut dyn Platform) -> bool {
+        let text = match p.read_file(&self.layout.proc_root.join("mounts"), MAX_MOUNTS, false) {
+            Ok(t) => String::from_utf8_lossy(&t).into_owned(),
+            Err(e) => {
+                log::error!("init: shutdown: {e}");
+                return true;
+            }
+        };
+        let mut block = Vec::new();
+        let mut emulated = Vec::new();
+        for m in parse_mounts_rw(&text) {
+            if m.source.starts_with("/dev/block") {
+                if !KEEP_MOUNTED.contains(&m.dir.as_str()) {
+                    block.insert(0, m);
+                }
+            } else if m.source.starts_with("/data/") {
+                emulated.insert(0, m);
+            }
+        }
+        if block.is_empty() {
+            return true;
+        }
+        let mut done = true;
+        for m in emulated.iter().chain(&block) {
+            match p.umount(Path::new(&m.dir)) {
+                Ok(()) => log::info!("init: shutdown: unmounted {} from {}", m.source, m.dir),
+                Err(e) => {
+                    log::warn!("init: shutdown: cannot unmount {}: {e}", m.source);
+                    done = false;
+                }
+            }
+        }
+        done
     }
 
     fn service_index(&self, name: &str) -> Option<usize> {
@@ -436,22 +645,15 @@ impl Init {
             .ok_or_else(|| RcError::NoService(name.to_string()))
     }
 
-    fn action(&self, r: ActionRef) -> Option<&Action> {
-        match r {
-            ActionRef::Rc(i) => self.actions.get(i),
-            ActionRef::OnRestart(i) => self.onrestart.get(i),
-        }
-    }
-
     fn current_command(&self) -> Option<&Command> {
         let r = *self.current.front()?;
-        self.action(r)?.commands.get(self.next_cmd)
+        self.actions.get(r)?.commands.get(self.next_cmd)
     }
 
     /// Runs one command or dispatches one event; false when there is nothing to do.
     fn run_next(&mut self, p: &mut dyn Platform) -> bool {
         while let Some(&r) = self.current.front() {
-            let Some(action) = self.action(r) else {
+            let Some(action) = self.actions.get(r) else {
                 self.current.pop_front();
                 continue;
             };
@@ -470,14 +672,7 @@ impl Init {
             }
             let file = action.file.clone();
             self.next_cmd += 1;
-            if let Err(e) = self.execute(&cmd, p) {
-                log::error!(
-                    "init: command '{}' at {}:{} failed: {e}",
-                    cmd.args.join(" "),
-                    file,
-                    cmd.line
-                );
-            }
+            self.run_command(&cmd, &file, p);
             return true;
         }
         let Some(ev) = self.queue.pop_front() else {
@@ -487,32 +682,42 @@ impl Init {
         true
     }
 
+    fn run_command(&mut self, cmd: &Command, file: &str, p: &mut dyn Platform) {
+        if let Err(e) = self.execute(cmd, p) {
+            log::error!(
+                "init: command '{}' at {}:{} failed: {e}",
+                cmd.args.join(" "),
+                file,
+                cmd.line
+            );
+        }
+    }
+
     fn dispatch(&mut self, ev: Event, p: &mut dyn Platform) {
         let props = &self.props;
         let get = |n: &str| props.get(n).map(String::from);
-        let matching: Vec<ActionRef> = match &ev {
+        let matching: Vec<usize> = match &ev {
             Event::Trigger(name) => self
                 .actions
                 .iter()
                 .enumerate()
                 .filter(|(_, a)| a.trigger.matches_event(name, &get))
-                .map(|(i, _)| ActionRef::Rc(i))
+                .map(|(i, _)| i)
                 .collect(),
             Event::Property(name, value) => self
                 .actions
                 .iter()
                 .enumerate()
                 .filter(|(_, a)| a.trigger.matches_property(name, value, &get))
-                .map(|(i, _)| ActionRef::Rc(i))
+                .map(|(i, _)| i)
                 .collect(),
             Event::AllProperties => self
                 .actions
                 .iter()
                 .enumerate()
                 .filter(|(_, a)| a.trigger.matches_all_properties(&get))
-                .map(|(i, _)| ActionRef::Rc(i))
+                .map(|(i, _)| i)
                 .collect(),
-            Event::Run(r) => vec![*r],
             Event::QueuePropertyTriggers | Event::EnablePropertyTriggers | Event::ShutdownDone => {
                 Vec::new()
             }
@@ -526,7 +731,7 @@ impl Init {
                 log::info!("init: property triggers enabled");
                 self.triggers_enabled = true;
             }
-            Event::ShutdownDone => self.start_shutdown_kill(p),
+            Event::ShutdownDone => self.begin_shutdown(p),
             _ => {}
         }
         self.current.extend(matching);
@@ -541,10 +746,7 @@ impl Init {
         let now = p.now();
         let done = match &w.what {
             WaitFor::Exec(pid) => !self.execs.contains_key(pid),
-            WaitFor::Service(i) => self
-                .services
-                .get(*i)
-                .is_none_or(|s| s.state.pid().is_none()),
+            WaitFor::Service(i) => self.services.get(*i).is_none_or(|s| s.pid.is_none()),
             WaitFor::Prop(n, v) => self.props.get(n) == Some(v.as_str()),
             WaitFor::File(path, deadline) => {
                 if p.exists(path) {
@@ -569,7 +771,13 @@ impl Init {
         done
     }
 
+    /// Waits for `what` before the next command; a waiting command run while another
+    /// wait is pending (from `onrestart`) does not replace it.
     fn set_wait(&mut self, what: WaitFor, text: String, p: &mut dyn Platform) {
+        if self.wait.is_some() {
+            log::warn!("init: '{text}' does not wait: another command is waiting");
+            return;
+        }
         self.wait = Some(Wait {
             what,
             since: p.now(),
@@ -581,59 +789,94 @@ impl Init {
         let code = status.code();
         if let Some(e) = self.execs.remove(&pid) {
             log::info!("init: exec '{}' pid={pid} status={code}", e.argv);
+            if let Some(cg) = e.cgroup {
+                self.kill_and_forget(cg, p);
+            }
             return;
         }
-        let Some(i) = self
-            .services
-            .iter()
-            .position(|s| s.state.pid() == Some(pid))
-        else {
+        let Some(i) = self.services.iter().position(|s| s.pid == Some(pid)) else {
             log::info!("init: reaped orphan pid={pid} status={code}");
             return;
         };
-        let now = p.now();
-        let shutting_down = self.shutdown.is_some();
         let name = self.services[i].def.name.clone();
         log::info!("init: service {name} exited status={code}");
-        let after = self.services[i].exited(now, shutting_down);
-        match after {
-            AfterExit::Stopped => self.publish_state(i, p),
-            AfterExit::StartNow => {
-                if let Err(e) = self.start_service(i, p) {
-                    log::error!("init: restart of service {name} failed: {e}");
+        if let Some(cg) = self.services[i].cgroup.take() {
+            self.kill_and_forget(cg, p);
+        } else if let Err(e) = p.kill(pid, libc::SIGKILL) {
+            log::debug!("init: service {name}: process group of {pid}: {e}");
+        }
+        let now = p.now();
+        let boot_completed = self.props.get("sys.boot_completed") == Some("1");
+        match self.services[i].reaped(now, boot_completed) {
+            AfterReap::Stopped => self.publish_state(i, p),
+            AfterReap::Restarting(at) => {
+                if !self.past_actions() {
+                    log::info!(
+                        "init: service {name} restarting in {}ms",
+                        at.saturating_sub(now).as_millis()
+                    );
                 }
-            }
-            AfterExit::RestartIn(delay) => {
-                log::info!("init: service {name} restarting in {}ms", delay.as_millis());
+                let def = &self.services[i].def;
+                let (onrestart, file) = (def.onrestart.clone(), def.file.clone());
+                for cmd in &onrestart {
+                    self.run_command(cmd, &file, p);
+                }
                 self.publish_state(i, p);
-                if let Some(Some(k)) = self.onrestart_of.get(i) {
-                    self.queue.push_back(Event::Run(ActionRef::OnRestart(*k)));
+            }
+            AfterReap::Fatal { crashes, reason } => {
+                if self.props.get(&format!("init.svc_debug.no_fatal.{name}")) == Some("1") {
+                    log::error!("init: critical process '{name}' exited {crashes} times {reason} (no_fatal set)");
+                    self.services[i].restarting = true;
+                    self.publish_state(i, p);
+                    return;
                 }
-                let s = &self.services[i];
-                if let Some(c) = &s.def.critical {
-                    if s.exits_in_window() > 4 {
-                        log::error!(
-                            "init: critical service {name} exited {} times in {} min (target '{}' not acted on)",
-                            s.exits_in_window(),
-                            c.window_mins,
-                            c.target
-                        );
-                    }
-                }
+                let target = self.services[i]
+                    .def
+                    .critical
+                    .as_ref()
+                    .map(|c| c.target.clone())
+                    .unwrap_or_default();
+                self.fatal = Some((
+                    "CRITICAL_SERVICE",
+                    format!(
+                        "{name} exited {} times {reason} (AOSP would reboot to '{target}')",
+                        crashes.saturating_sub(1)
+                    ),
+                ));
             }
         }
     }
 
+    /// Kills what is left in `cgroup` and removes it once empty.
+    fn kill_and_forget(&mut self, cgroup: PathBuf, p: &mut dyn Platform) {
+        if let Err(e) = p.kill_cgroup(&cgroup, libc::SIGKILL) {
+            log::warn!("init: {e}");
+        }
+        self.dead_cgroups.push(cgroup);
+        self.remove_dead_cgroups(p);
+    }
+
+    fn remove_dead_cgroups(&mut self, p: &mut dyn Platform) {
+        self.dead_cgroups.retain(|cg| match p.remove_cgroup(cg) {
+            Ok(removed) => !removed,
+            Err(e) => {
+                log::warn!("init: {e}");
+                false
+            }
+        });
+    }
+
     fn run_restart_timers(&mut self, p: &mut dyn Platform) {
-        if self.shutdown.is_some() {
+        if self.past_actions() || self.fatal.is_some() {
             return;
         }
         let now = p.now();
         for i in 0..self.services.len() {
-            if matches!(self.services[i].state, ServiceState::Restarting(at) if at <= now) {
+            let s = &self.services[i];
+            if s.pid.is_none() && s.restarting && s.restart_at() <= now {
                 if let Err(e) = self.start_service(i, p) {
                     log::error!(
-                        "init: restart of service {} failed: {e}",
+                        "init: could not restart process '{}': {e}",
                         self.services[i].def.name
                     );
                 }
@@ -668,18 +911,22 @@ impl Init {
         }
     }
 
+    /// The uid directory a child's `pid_<pid>` cgroup is created in (AOSP's
+    /// `uid_<uid>/pid_<pid>` layout).
+    fn cgroup_parent(&self, uid: u32) -> Option<PathBuf> {
+        self.layout
+            .cgroup
+            .as_ref()
+            .map(|root| root.join(format!("uid_{uid}")))
+    }
+
+    /// AOSP `Service::Start`.
     fn start_service(&mut self, i: usize, p: &mut dyn Platform) -> Result<(), RcError> {
-        if self.shutting_down() {
+        if self.past_actions() {
             return Err(RcError::Invalid("shutting down".into()));
         }
-        let s = &mut self.services[i];
-        match s.state {
-            ServiceState::Running(_) => return Ok(()),
-            ServiceState::Stopping(_) => {
-                s.restart_when_reaped = true;
-                return Ok(());
-            }
-            ServiceState::Stopped | ServiceState::Restarting(_) => {}
+        if !self.services[i].begin_start() {
+            return Ok(());
         }
         let def = &self.services[i].def;
         let Some(program) = def.args.first() else {
@@ -733,63 +980,65 @@ impl Init {
                     gid: s.gid,
                 })
                 .collect(),
+            cgroup_parent: self.cgroup_parent(def.uid),
+            capabilities: def.capabilities,
         };
         let name = def.name.clone();
         match p.spawn(&spec) {
             Ok(pid) => {
                 let now = p.now();
                 let s = &mut self.services[i];
-                s.state = ServiceState::Running(pid);
-                s.started_at = now;
+                s.started(pid, now);
+                s.cgroup = spec.cgroup_parent.map(|c| c.join(format!("pid_{pid}")));
                 log::info!("init: service {name} started pid={pid}");
                 self.publish_state(i, p);
                 Ok(())
             }
             Err(e) => {
-                self.services[i].state = ServiceState::Stopped;
+                // AOSP disables a service it cannot start.
+                self.services[i].disabled = true;
                 self.publish_state(i, p);
                 Err(e)
             }
         }
     }
 
-    fn stop_service(&mut self, i: usize, disable: bool, p: &mut dyn Platform) {
-        let s = &mut self.services[i];
-        if disable {
-            s.disabled = true;
-            s.start_on_enable = false;
+    /// AOSP `StopOrReset`: kills the service's cgroup (or process group) with SIGKILL.
+    fn stop_service(&mut self, i: usize, how: StopHow, p: &mut dyn Platform) {
+        if let Some(pid) = self.services[i].stop_or_reset(how) {
+            let cgroup = self.services[i].cgroup.clone();
+            kill_process(pid, cgroup.as_deref(), libc::SIGKILL, p);
         }
-        s.restart_when_reaped = false;
-        let name = s.def.name.clone();
-        match s.state {
-            ServiceState::Running(pid) => {
-                s.state = ServiceState::Stopping(pid);
-                if let Err(e) = p.kill(pid, libc::SIGKILL) {
-                    log::warn!("init: stop {name}: {e}");
-                }
-                self.publish_state(i, p);
-            }
-            ServiceState::Restarting(_) => {
-                s.state = ServiceState::Stopped;
-                self.publish_state(i, p);
-            }
-            ServiceState::Stopped | ServiceState::Stopping(_) => {}
+        self.publish_state(i, p);
+    }
+
+    /// AOSP `Terminate` (shutdown): disabled, SIGTERM to its cgroup.
+    fn terminate_service(&mut self, i: usize, p: &mut dyn Platform) {
+        let s = &mut self.services[i];
+        s.restarting = false;
+        s.disabled_start = false;
+        s.disabled = true;
+        if let Some(pid) = s.pid {
+            s.stopping = true;
+            let cgroup = s.cgroup.clone();
+            kill_process(pid, cgroup.as_deref(), libc::SIGTERM, p);
+            self.publish_state(i, p);
         }
     }
 
-    fn restart_service(&mut self, i: usize, p: &mut dyn Platform) -> Result<(), RcError> {
-        match self.services[i].state {
-            ServiceState::Running(_) => {
-                self.stop_service(i, false, p);
-                self.services[i].restart_when_reaped = true;
-                Ok(())
+    /// AOSP `Restart`: a running service is stopped and restarted once reaped; a stopped
+    /// one starts now; a restarting one is left to its timer.
+    fn restart_service(&mut self, i: usize, p: &mut dyn Platform) {
+        let s = &self.services[i];
+        if s.pid.is_some() {
+            self.stop_service(i, StopHow::Restart, p);
+        } else if !s.restarting {
+            if let Err(e) = self.start_service(i, p) {
+                log::error!(
+                    "init: could not restart '{}': {e}",
+                    self.services[i].def.name
+                );
             }
-            ServiceState::Stopping(_) => {
-                self.services[i].restart_when_reaped = true;
-                Ok(())
-            }
-            ServiceState::Restarting(_) => Ok(()),
-            ServiceState::Stopped => self.start_service(i, p),
         }
     }
 
@@ -797,6 +1046,13 @@ impl Init {
         (0..self.services.len())
             .filter(|&i| self.services[i].in_class(class))
             .collect()
+    }
+
+    /// Logs once per boot that a builtin has nothing to do in this guest.
+    fn not_applicable(&mut self, builtin: Builtin, why: &str) {
+        if self.reported.insert(builtin) {
+            log::info!("init: {why}");
+        }
     }
 
     fn execute(&mut self, cmd: &Command, p: &mut dyn Platform) -> Result<(), RcError> {
@@ -829,7 +1085,7 @@ impl Init {
             Builtin::ClassStart => {
                 for i in self.class_indices(&a[0]) {
                     if self.services[i].disabled {
-                        self.services[i].start_on_enable = true;
+                        self.services[i].disabled_start = true;
                     } else if let Err(e) = self.start_service(i, p) {
                         log::error!(
                             "init: class_start {}: service {}: {e}",
@@ -841,19 +1097,25 @@ impl Init {
                 Ok(())
             }
             Builtin::ClassStop | Builtin::ClassReset => {
-                let disable = cmd.builtin == Builtin::ClassStop;
+                let how = if cmd.builtin == Builtin::ClassStop {
+                    StopHow::Disable
+                } else {
+                    StopHow::Reset
+                };
                 for i in self.class_indices(&a[0]) {
-                    self.stop_service(i, disable, p);
+                    self.stop_service(i, how, p);
                 }
                 Ok(())
             }
             Builtin::ClassRestart => {
-                let only_enabled = a.len() == 2;
-                let class = a.last().cloned().unwrap_or_default();
+                let (only_enabled, class) = match a.as_slice() {
+                    [flag, class] if flag == "--only-enabled" => (true, class.clone()),
+                    [class] => (false, class.clone()),
+                    _ => return Err(RcError::Invalid(format!("unexpected argument '{}'", a[0]))),
+                };
                 for i in self.class_indices(&class) {
-                    let s = &self.services[i];
-                    if s.state.pid().is_some() && !(only_enabled && s.disabled) {
-                        self.restart_service(i, p)?;
+                    if !(only_enabled && self.services[i].disabled) {
+                        self.restart_service(i, p);
                     }
                 }
                 Ok(())
@@ -874,11 +1136,10 @@ impl Init {
             Builtin::Enable => {
                 let i = self.require_service(&a[0])?;
                 let s = &mut self.services[i];
-                if s.disabled {
-                    s.disabled = false;
-                    if std::mem::take(&mut s.start_on_enable) {
-                        return self.start_service(i, p);
-                    }
+                s.disabled = false;
+                s.rc_disabled = false;
+                if s.disabled_start {
+                    return self.start_service(i, p);
                 }
                 Ok(())
             }
@@ -886,18 +1147,11 @@ impl Init {
                 self.exec(&a, cmd.builtin == Builtin::Exec, &text, p)
             }
             Builtin::ExecStart => {
+                // AOSP `ExecStart`: the service becomes oneshot; init waits for it to
+                // exit, also when it was running already.
                 let i = self.require_service(&a[0])?;
-                if self.services[i].state.pid().is_some() {
-                    return Err(RcError::Invalid(format!(
-                        "service '{}' is already running",
-                        a[0]
-                    )));
-                }
-                self.services[i].oneshot_run = true;
-                if let Err(e) = self.start_service(i, p) {
-                    self.services[i].oneshot_run = false;
-                    return Err(e);
-                }
+                self.services[i].oneshot = true;
+                self.start_service(i, p)?;
                 self.set_wait(WaitFor::Service(i), text, p);
                 Ok(())
             }
@@ -926,8 +1180,22 @@ impl Init {
                 p.set_log_level(level);
                 Ok(())
             }
+            Builtin::MarkPostData => {
+                self.not_applicable(
+                    cmd.builtin,
+                    "mark_post_data: not applicable here (no userdata checkpointing or post-data services); nothing done",
+                );
+                Ok(())
+            }
             Builtin::Mkdir => self.mkdir(&a, p),
             Builtin::Mount => mount(&a, p),
+            Builtin::PerformApexConfig => {
+                self.not_applicable(
+                    cmd.builtin,
+                    "perform_apex_config: not applicable here (no APEXes); nothing done",
+                );
+                Ok(())
+            }
             Builtin::Restart => {
                 let (only_running, name) = match a.as_slice() {
                     [flag, name] if flag == "--only-if-running" => (true, name),
@@ -940,10 +1208,10 @@ impl Init {
                     }
                 };
                 let i = self.require_service(name)?;
-                if only_running && self.services[i].state.pid().is_none() {
-                    return Ok(());
+                if !(only_running && self.services[i].pid.is_none()) {
+                    self.restart_service(i, p);
                 }
-                self.restart_service(i, p)
+                Ok(())
             }
             Builtin::Restorecon | Builtin::RestoreconRecursive => {
                 let mut recursive = cmd.builtin == Builtin::RestoreconRecursive;
@@ -984,7 +1252,7 @@ impl Init {
             }
             Builtin::Stop => {
                 let i = self.require_service(&a[0])?;
-                self.stop_service(i, true, p);
+                self.stop_service(i, StopHow::Disable, p);
                 Ok(())
             }
             Builtin::Symlink => p.symlink(&path(&a[0]), &path(&a[1])),
@@ -1015,6 +1283,9 @@ impl Init {
         }
     }
 
+    /// `exec`/`exec_background`: a temporary oneshot service (AOSP
+    /// `MakeTemporaryOneshotService`) with `/dev/null` stdio, its own cgroup, no state
+    /// property.
     fn exec(
         &mut self,
         a: &[String],
@@ -1022,6 +1293,9 @@ impl Init {
         text: &str,
         p: &mut dyn Platform,
     ) -> Result<(), RcError> {
+        if self.past_actions() {
+            return Err(RcError::Invalid("shutting down".into()));
+        }
         let (pre, argv) = match a.iter().position(|x| x == "--") {
             Some(i) => (&a[..i], &a[i + 1..]),
             None => (&a[..0], a),
@@ -1049,7 +1323,7 @@ impl Init {
             .skip(3)
             .map(|g| id_arg("group", g))
             .collect::<Result<Vec<_>, _>>()?;
-        let console = self.layout.dev.join("console");
+        let null = self.layout.dev.join("null");
         let spec = SpawnSpec {
             path: PathBuf::from(program),
             args: argv.to_vec(),
@@ -1059,16 +1333,25 @@ impl Init {
             groups,
             seclabel,
             stdio: StdioSpec {
-                stdin: self.layout.dev.join("null"),
-                stdout: console,
+                stdin: null.clone(),
+                stdout: null,
             },
             files: Vec::new(),
             sockets: Vec::new(),
+            cgroup_parent: self.cgroup_parent(uid),
+            capabilities: None,
         };
         let pid = p.spawn(&spec)?;
         let argv_text = argv.join(" ");
         log::info!("init: exec '{argv_text}' started pid={pid}");
-        self.execs.insert(pid, ExecChild { argv: argv_text });
+        let cgroup = spec.cgroup_parent.map(|c| c.join(format!("pid_{pid}")));
+        self.execs.insert(
+            pid,
+            ExecChild {
+                argv: argv_text,
+                cgroup,
+            },
+        );
         if foreground {
             self.set_wait(WaitFor::Exec(pid), text.to_string(), p);
         }
@@ -1110,6 +1393,70 @@ impl Init {
         }
         Ok(())
     }
+}
+
+/// Signals a child: its whole cgroup when it has one, else its process group.
+fn kill_process(pid: i32, cgroup: Option<&Path>, signal: i32, p: &mut dyn Platform) {
+    let r = match cgroup {
+        Some(cg) => p.kill_cgroup(cg, signal),
+        None => p.kill(pid, signal),
+    };
+    if let Err(e) = r {
+        log::warn!("init: signal {signal} to {pid}: {e}");
+    }
+}
+
+/// Undoes `/proc/mounts`' octal escapes (`\040` for a space, …).
+fn unescape_mount_field(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' {
+            if let Some(v) = s
+                .get(i + 1..i + 4)
+                .and_then(|d| u8::from_str_radix(d, 8).ok())
+            {
+                out.push(v);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Every entry of `/proc/mounts`: `(source, dir, options)`.
+fn mount_lines(text: &str) -> Vec<(MountEntry, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split_ascii_whitespace();
+            let (source, dir, _ty, opts) = (f.next()?, f.next()?, f.next()?, f.next()?);
+            Some((
+                MountEntry {
+                    source: unescape_mount_field(source),
+                    dir: unescape_mount_field(dir),
+                },
+                opts.to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// Every mount.
+fn parse_mounts(text: &str) -> Vec<MountEntry> {
+    mount_lines(text).into_iter().map(|(m, _)| m).collect()
+}
+
+/// The mounts with the `rw` option (AOSP `hasmntopt(…, "rw")`).
+fn parse_mounts_rw(text: &str) -> Vec<MountEntry> {
+    mount_lines(text)
+        .into_iter()
+        .filter(|(_, o)| o.split(',').any(|x| x == "rw"))
+        .map(|(m, _)| m)
+        .collect()
 }
 
 fn set_env(env: &mut Vec<(String, String)>, k: &str, v: &str) {

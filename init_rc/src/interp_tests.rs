@@ -247,7 +247,8 @@ on init
         (spec.uid, spec.gid, spec.groups.clone()),
         (1000, 1000, vec![3009])
     );
-    assert_eq!(spec.stdio.stdout, PathBuf::from("/dev/console"));
+    // exec children get /dev/null stdio (AOSP's temporary services).
+    assert_eq!(spec.stdio.stdout, PathBuf::from("/dev/null"));
     assert_eq!(spec.stdio.stdin, PathBuf::from("/dev/null"));
     assert!(!init.is_finished() && !init.is_busy());
     p.exit(pid, 3);
@@ -280,14 +281,36 @@ on init
     p.exit(fpid, 0);
     settle(&mut init, &mut p);
     assert_eq!(trace(&p), ["after-exec-start"]);
-    // exec_start runs the service as oneshot: no restart.
+    // exec_start made the service oneshot: no restart.
     advance(&mut init, &mut p, Duration::from_secs(60));
     assert_eq!(p.spawn_count("/bin/forever"), 1);
-    assert_eq!(init.service_state("forever"), Some(&ServiceState::Stopped));
+    assert_eq!(init.service_state("forever"), Some(ServiceState::Stopped));
 }
 
 #[test]
-fn service_restart_backoff() {
+fn exec_start_waits_for_a_running_service() {
+    let rc = "\
+service d /bin/d
+    class main
+on init
+    class_start main
+    exec_start d
+    write /trace after
+";
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
+    settle(&mut init, &mut p);
+    assert_eq!(p.spawn_count("/bin/d"), 1, "not started twice");
+    assert!(trace(&p).is_empty(), "waits although it was running");
+    let pid = p.pid_of("/bin/d").unwrap();
+    p.exit(pid, 1);
+    settle(&mut init, &mut p);
+    assert_eq!(trace(&p), ["after"]);
+    advance(&mut init, &mut p, Duration::from_secs(60));
+    assert_eq!(p.spawn_count("/bin/d"), 1, "now oneshot");
+}
+
+#[test]
+fn restart_is_timed_from_the_last_start() {
     let rc = "service d /bin/d\n    class main\non boot\n    class_start main\n";
     let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
     p.now = Duration::from_secs(100);
@@ -297,27 +320,111 @@ fn service_restart_backoff() {
     p.exit(pid, 1);
     settle(&mut init, &mut p);
     assert_eq!(init.properties().get("init.svc.d"), Some("restarting"));
+    // restart_period (5 s) counts from the start, not from the exit.
     assert_eq!(init.next_deadline(p.now), Some(Duration::from_secs(105)));
     advance(&mut init, &mut p, Duration::from_millis(3999));
     assert_eq!(p.spawn_count("/bin/d"), 1);
     advance(&mut init, &mut p, Duration::from_millis(1));
     assert_eq!(p.spawn_count("/bin/d"), 2);
     assert_eq!(init.properties().get("init.svc.d"), Some("running"));
-    // Second crash in the window: 10 s from the start.
+    // No back-off: every crash waits the same period from its start; a long run
+    // restarts at once.
     let pid = p.pid_of("/bin/d").unwrap();
     p.exit(pid, ExitStatus::Signaled(11).code());
     settle(&mut init, &mut p);
-    assert_eq!(init.next_deadline(p.now), Some(Duration::from_secs(115)));
-    advance(&mut init, &mut p, Duration::from_secs(10));
+    assert_eq!(init.next_deadline(p.now), Some(Duration::from_secs(110)));
+    advance(&mut init, &mut p, Duration::from_secs(5));
     assert_eq!(p.spawn_count("/bin/d"), 3);
-    // Third: 20 s.
+    p.now += Duration::from_secs(60);
     let pid = p.pid_of("/bin/d").unwrap();
     p.exit(pid, 1);
     settle(&mut init, &mut p);
-    assert_eq!(
-        init.next_deadline(p.now),
-        Some(p.now + Duration::from_secs(20))
+    assert_eq!(p.spawn_count("/bin/d"), 4);
+    // ro.boottime.<svc>: the first start, in ns since boot.
+    assert_eq!(init.properties().get("ro.boottime.d"), Some("100000000000"));
+}
+
+#[test]
+fn critical_service_crashing_is_fatal() {
+    let rc = "service u /bin/u\n    class core\n    critical\n    restart_period 1\non boot\n    class_start core\n";
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
+    settle(&mut init, &mut p);
+    for n in 1..=5 {
+        assert!(init.fatal().is_none(), "after {n} starts");
+        let pid = p.pid_of("/bin/u").unwrap();
+        p.exit(pid, 1);
+        advance(&mut init, &mut p, Duration::from_secs(1));
+    }
+    assert_eq!(p.spawn_count("/bin/u"), 5);
+    let (token, detail) = init.fatal().unwrap();
+    assert_eq!(token, "CRITICAL_SERVICE");
+    assert!(
+        detail.starts_with("u exited 4 times before boot completed"),
+        "{detail}"
     );
+    advance(&mut init, &mut p, Duration::from_secs(10));
+    assert_eq!(p.spawn_count("/bin/u"), 5, "nothing restarts after a fatal");
+}
+
+#[test]
+fn services_run_in_their_own_cgroup() {
+    let rc = "\
+service s /bin/s
+    user system
+    capabilities NET_ADMIN
+on init
+    start s
+    exec -- /bin/e
+";
+    let props = PropertyStore::new();
+    let mut parser = Parser::new(&props);
+    parser.parse_data("test.rc", format!("{LATE_INIT}{rc}").as_bytes());
+    let layout = Layout {
+        cgroup: Some(PathBuf::from("/sys/fs/cgroup")),
+        ..Layout::default()
+    };
+    let mut init = Init::new(parser.finish(), props, layout, Box::new(NoLabeler));
+    init.queue_boot();
+    let mut p = FakePlatform::new();
+    settle(&mut init, &mut p);
+    let (spid, spec) = p.spawned[0].clone();
+    assert_eq!(
+        spec.cgroup_parent,
+        Some(PathBuf::from("/sys/fs/cgroup/uid_1000"))
+    );
+    assert_eq!(spec.capabilities, Some(1 << 12));
+    let (epid, espec) = p.spawned[1].clone();
+    assert_eq!(
+        espec.cgroup_parent,
+        Some(PathBuf::from("/sys/fs/cgroup/uid_0"))
+    );
+    // The exec child exits: what is left in its cgroup is killed, the cgroup removed.
+    let ecg = PathBuf::from(format!("/sys/fs/cgroup/uid_0/pid_{epid}"));
+    p.exit(epid, 0);
+    settle(&mut init, &mut p);
+    assert!(p.cgroup_kills.contains(&(ecg.clone(), libc::SIGKILL)));
+    assert_eq!(p.removed_cgroups, [ecg]);
+    // The service exits (its setsid() child still in the cgroup): killed; the cgroup
+    // is removed once empty.
+    let scg = PathBuf::from(format!("/sys/fs/cgroup/uid_1000/pid_{spid}"));
+    p.busy_cgroups.insert(scg.clone());
+    p.exit(spid, 0);
+    settle(&mut init, &mut p);
+    assert!(p.cgroup_kills.contains(&(scg.clone(), libc::SIGKILL)));
+    assert!(!p.removed_cgroups.contains(&scg));
+    assert!(init.next_deadline(p.now).is_some(), "removal is retried");
+    p.busy_cgroups.clear();
+    advance(&mut init, &mut p, Duration::from_millis(100));
+    assert!(p.removed_cgroups.contains(&scg));
+    // A capability set the kernel cannot give: not started, and disabled.
+    p.unsupported_caps = 1 << 12;
+    let before = p.spawned.len();
+    assert_eq!(
+        init.set_property("ctl.start", "s", &mut p),
+        PROP_ERROR_HANDLE_CONTROL_MESSAGE
+    );
+    assert_eq!(p.spawned.len(), before);
+    assert_eq!(init.service_state("s"), Some(ServiceState::Stopped));
 }
 
 #[test]
@@ -361,7 +468,7 @@ on property:sys.again=1
     settle(&mut init, &mut p);
     let lazy = p.pid_of("/bin/lazy").unwrap();
     assert!(p.killed.contains(&(lazy, libc::SIGKILL)));
-    assert_eq!(init.service_state("lazy"), Some(&ServiceState::Stopped));
+    assert_eq!(init.service_state("lazy"), Some(ServiceState::Stopped));
     advance(&mut init, &mut p, Duration::from_secs(30));
     assert_eq!(
         p.spawn_count("/bin/lazy"),
@@ -390,6 +497,11 @@ fn start_stop_restart_and_control_messages() {
     );
     assert_eq!(init.set_property("ctl.restart", "s", &mut p), PROP_SUCCESS);
     settle(&mut init, &mut p);
+    // Reaped: onrestart runs, then the restart period from the last start.
+    assert_eq!(trace(&p), ["onrestart"]);
+    assert_eq!(init.properties().get("init.svc.s"), Some("restarting"));
+    assert_eq!(p.spawn_count("/bin/s"), 1);
+    advance(&mut init, &mut p, Duration::from_secs(5));
     assert_eq!(
         p.spawn_count("/bin/s"),
         2,
@@ -406,13 +518,56 @@ fn start_stop_restart_and_control_messages() {
         init.set_property("ctl.frob", "s", &mut p),
         PROP_ERROR_HANDLE_CONTROL_MESSAGE
     );
-    // A crash (not a stop) runs onrestart.
+    assert_eq!(trace(&p), ["onrestart"], "a stop does not run onrestart");
+    // A crash runs onrestart.
     init.set_property("ctl.start", "s", &mut p);
     settle(&mut init, &mut p);
     let pid = p.pid_of("/bin/s").unwrap();
     p.exit(pid, 1);
     settle(&mut init, &mut p);
-    assert_eq!(trace(&p), ["onrestart"]);
+    assert_eq!(trace(&p), ["onrestart", "onrestart"]);
+}
+
+#[test]
+fn class_restart_starts_stopped_members() {
+    let rc = "\
+service a /bin/a
+    class c
+service b /bin/b
+    class c
+    disabled
+service x /bin/x
+    class c
+    disabled
+on boot
+    start a
+on property:sys.r=1
+    class_restart --only-enabled c
+on property:sys.r=2
+    class_restart c
+";
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
+    settle(&mut init, &mut p);
+    init.set_property("sys.r", "1", &mut p);
+    advance(&mut init, &mut p, Duration::from_secs(5));
+    assert_eq!(p.spawn_count("/bin/a"), 2, "running: stopped and restarted");
+    assert_eq!(
+        p.spawn_count("/bin/b"),
+        0,
+        "disabled: skipped by --only-enabled"
+    );
+    init.set_property("sys.r", "2", &mut p);
+    advance(&mut init, &mut p, Duration::from_secs(5));
+    assert_eq!(p.spawn_count("/bin/a"), 3);
+    assert_eq!((p.spawn_count("/bin/b"), p.spawn_count("/bin/x")), (1, 1));
+}
+
+#[test]
+fn not_applicable_builtins_are_accepted() {
+    let rc = "on init\n    perform_apex_config\n    mark_post_data\n    perform_apex_config --bootstrap\n    write /trace after\n";
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
+    settle(&mut init, &mut p);
+    assert_eq!(trace(&p), ["after"]);
 }
 
 #[test]
@@ -563,38 +718,82 @@ on init
     assert_eq!(trace(&p), ["after-vda", "after-present", "after-later"]);
 }
 
+const MOUNTS: &str = "\
+rootfs / rootfs ro,nodev 0 0
+tmpfs /data tmpfs rw,nosuid,nodev,noexec 0 0
+/dev/block/dm-0 /vendor ext4 ro 0 0
+/dev/block/vdc /mnt/scratch\\040dir ext4 rw,relatime 0 0
+/dev/block/vdd /mnt/ro ext4 ro,relatime 0 0
+";
+
 #[test]
-fn powerctl_shutdown_stops_services_then_powers_off() {
+fn powerctl_shutdown_as_reboot_cpp() {
     let rc = "\
 service a /bin/a
     class core
 service b /bin/b
     class core
+service keep /bin/keep
+    class core
+    shutdown critical
 on boot
     class_start core
 on shutdown
     write /trace shutdown-action
+    setprop sys.in_shutdown 1
 on property:sys.late=1
     write /trace should-not-run
+on property:sys.in_shutdown=1
+    write /trace should-not-run-either
 ";
     let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
+    p.files
+        .insert(PathBuf::from("/proc/mounts"), MOUNTS.as_bytes().to_vec());
     settle(&mut init, &mut p);
-    let (a, b) = (p.pid_of("/bin/a").unwrap(), p.pid_of("/bin/b").unwrap());
+    let (a, b, keep) = (
+        p.pid_of("/bin/a").unwrap(),
+        p.pid_of("/bin/b").unwrap(),
+        p.pid_of("/bin/keep").unwrap(),
+    );
     p.stubborn.insert(b);
+    p.busy_mounts.insert(PathBuf::from("/mnt/scratch dir"));
     init.set_property("sys.late", "1", &mut p);
     init.set_property("sys.powerctl", "shutdown", &mut p);
-    settle(&mut init, &mut p);
+    // No more triggers, no more control messages.
     assert_eq!(
-        trace(&p),
-        ["shutdown-action"],
-        "queue cleared, shutdown trigger ran"
+        init.set_property("ctl.start", "a", &mut p),
+        PROP_ERROR_HANDLE_CONTROL_MESSAGE
     );
+    init.set_property("sys.late", "2", &mut p);
+    settle(&mut init, &mut p);
+    assert_eq!(trace(&p), ["shutdown-action"], "queue cleared, no triggers");
     assert!(p.killed.contains(&(a, libc::SIGTERM)) && p.killed.contains(&(b, libc::SIGTERM)));
-    assert_eq!(init.service_state("a"), Some(&ServiceState::Stopped));
+    assert!(
+        !p.killed.iter().any(|(pid, _)| *pid == keep),
+        "shutdown critical"
+    );
+    assert_eq!(init.service_state("a"), Some(ServiceState::Stopped));
     assert!(p.powered.is_none(), "b ignores SIGTERM");
-    advance(&mut init, &mut p, Duration::from_secs(5));
+    // SIGKILL after half of the 6 s shutdown timeout.
+    advance(&mut init, &mut p, Duration::from_millis(2999));
+    assert!(!p.killed.contains(&(b, libc::SIGKILL)));
+    advance(&mut init, &mut p, Duration::from_millis(1));
     assert!(p.killed.contains(&(b, libc::SIGKILL)));
     assert!(p.synced);
+    // The rw block device is busy: retried until the timeout, then everything is killed.
+    assert!(p.powered.is_none());
+    advance(&mut init, &mut p, Duration::from_secs(2));
+    assert!(p.killed_all.is_empty());
+    advance(&mut init, &mut p, Duration::from_secs(1));
+    assert_eq!(p.killed_all, [libc::SIGKILL]);
+    assert!(p.ops.contains(&"umount /mnt/scratch dir".to_string()));
+    assert!(
+        !p.ops
+            .iter()
+            .any(|o| o == "umount /vendor" || o == "umount /mnt/ro"),
+        "read-only and /vendor stay"
+    );
+    advance(&mut init, &mut p, Duration::from_millis(100));
     assert_eq!(p.powered, Some(PowerAction::PowerOff));
     assert!(init.is_finished());
     // Nothing restarts after shutdown.
@@ -603,10 +802,30 @@ on property:sys.late=1
 }
 
 #[test]
-fn powerctl_reboot_and_invalid() {
-    let (mut init, mut p) = boot(&format!("{LATE_INIT}on boot\n    setprop sys.powerctl bogus\n    setprop sys.powerctl reboot,recovery\n"));
+fn shutdown_without_data_powers_off_at_once() {
+    let rc = "service a /bin/a\n    class core\non boot\n    class_start core\n";
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
     settle(&mut init, &mut p);
-    assert_eq!(p.powered, Some(PowerAction::Reboot("recovery".into())));
+    init.set_property("sys.powerctl", "shutdown,userrequested", &mut p);
+    settle(&mut init, &mut p);
+    assert!(p.synced && p.powered.is_none(), "AOSP's 100 ms pause");
+    advance(&mut init, &mut p, Duration::from_millis(100));
+    assert_eq!(p.powered, Some(PowerAction::PowerOff));
+    assert!(
+        p.killed.is_empty(),
+        "AOSP skips the stop sequence without /data"
+    );
+}
+
+#[test]
+fn powerctl_reboot_and_invalid() {
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}on boot\n    setprop sys.powerctl bogus\n    setprop sys.powerctl reboot,userspace\n    setprop sys.powerctl reboot,recovery,extra\n"));
+    settle(&mut init, &mut p);
+    advance(&mut init, &mut p, Duration::from_millis(100));
+    assert_eq!(
+        p.powered,
+        Some(PowerAction::Reboot("recovery,extra".into()))
+    );
 }
 
 #[test]

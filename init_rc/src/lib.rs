@@ -41,35 +41,38 @@
 //! | `init: property triggers enabled` | boot reached the property-trigger step |
 //! | `init: control message ctl.<cmd> for '<svc>'` | `ctl.start`/`ctl.stop`/`ctl.restart` |
 //! | `init: powerctl shutdown` / `init: powerctl reboot <target>` | `sys.powerctl` set |
-//! | `init: shutdown: sending SIGTERM to <N> process(es)` | shutdown stops everything |
+//! | `init: shutdown: sending SIGTERM to <N> process(es)` | shutdown stops what is not `shutdown critical` |
 //! | `init: shutdown: synced, powering off` | right before `reboot(2)` |
 //! | `INIT_FATAL reason=<TOKEN> <detail>` | fatal: see [`second_stage`] |
+//! | `init: ro.hardware=<h> ro.bootmode=<m>; <n> property(ies) from .prop files` | boot properties derived and loaded |
+//! | `init: perform_apex_config: not applicable here (no APEXes); nothing done` | once per boot (also `mark_post_data`) |
+//! | `init: shutdown: unmounted <dev> from <dir>` | a rw block-device filesystem unmounted at shutdown |
 //!
 //! `status=<S>` is the exit code, or `128 + signal` for a killed process.
-//! `exec` children get `/dev/null` as stdin and `/dev/console` as stdout/stderr (so a test
-//! command's output is visible); services get `/dev/null` unless `stdio_to_kmsg` or
-//! `console` say otherwise.
+//! Children start with umask 077 in their own cgroup v2 directory; `exec` children get
+//! `/dev/null` stdin, stdout and stderr (AOSP's temporary services); services get
+//! `/dev/null` unless `stdio_to_kmsg` or `console` say otherwise.
 //!
 //! # What is supported
 //! Builtins run: `chmod chown class_reset class_restart class_start class_stop copy
 //! domainname enable exec exec_background exec_start export hostname insmod loglevel mkdir
 //! mount restart restorecon restorecon_recursive rm rmdir setprop setrlimit start stop
-//! symlink trigger umount wait wait_for_prop write` ([`command`]). AOSP builtins reported
-//! as unsupported and skipped: [`command::UNSUPPORTED`] (e.g. `mount_all`,
-//! `mark_post_data`, `perform_apex_config`, `bootchart`, `ifup`, `sysclktz`).
+//! symlink trigger umount wait wait_for_prop write`; `perform_apex_config` and
+//! `mark_post_data` are accepted and logged once as not applicable ([`command`]). AOSP
+//! builtins reported as unsupported and skipped: [`command::UNSUPPORTED`] (e.g.
+//! `mount_all`, `bootchart`, `ifup`, `sysclktz`).
 //!
 //! Service options acted on: `class user group oneshot disabled file stdio_to_kmsg console
-//! restart_period setenv socket onrestart override`, and `seclabel` (applied through
-//! `/proc/self/attr/exec` only when [`Labeler::selinux_active`]). Parsed and recorded but
-//! **not acted on**: `capabilities` (names checked; no capability sets are applied),
-//! `critical` (a warning is logged after more than 4 exits in the window; no reboot),
-//! `shutdown critical` (such services are stopped at shutdown like the rest), socket
+//! restart_period setenv socket onrestart override capabilities critical shutdown`, and
+//! `seclabel` (applied through `/proc/self/attr/exec` only when
+//! [`Labeler::selinux_active`]). Parsed and recorded but **not acted on**: socket
 //! `seclabel`s, `mkdir`'s `encryption=`/`key=`, `restorecon`'s `--skip-ce` and
 //! `--cross-filesystems`, `mount`'s `wait` (checks the device exists; does not wait).
 //! Unsupported options: [`service::UNSUPPORTED_OPTIONS`] (e.g. `writepid`,
 //! `task_profiles`, `interface`, `oom_score_adjust`, `priority`, `namespace`).
 //! `ctl.start`, `ctl.stop`, `ctl.restart` control messages and `sys.powerctl`
-//! (`shutdown`, `reboot[,target]`) are handled.
+//! (`shutdown[,reason]`, `reboot[,target]`) are handled; the shutdown follows AOSP's
+//! `reboot.cpp` ([`interp`]).
 
 pub mod applet;
 pub mod command;
@@ -79,6 +82,7 @@ pub mod ids;
 pub mod interp;
 pub mod parser;
 pub mod platform;
+pub mod prop_files;
 pub mod prop_proto;
 pub mod property;
 pub mod second_stage;

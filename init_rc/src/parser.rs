@@ -1,12 +1,16 @@
 //! The rc parser: `on`, `service` and `import` sections over the tokenizer's lines, the
-//! file order of AOSP (`/system/etc/init/hw/init.rc` and its imports, then each directory's
-//! `*.rc` files sorted, imports of each file parsed right after it), and diagnostics with
-//! `file:line`.
+//! file order of AOSP (`parser.cpp`: `/system/etc/init/hw/init.rc` and its imports, then
+//! every regular file of each init directory, sorted, imports of each file parsed right
+//! after it), and diagnostics with `file:line`.
+//!
+//! Files are read as AOSP's `util.cpp` `ReadFile` does: a symbolic link, or a file that
+//! is group- or world-writable, is refused with a line (`init: cannot read <path>: …`).
 //!
 //! Errors never stop parsing: a syntax error skips its line (a bad section header skips
 //! its section), an unsupported command or option is reported and skipped. An action
 //! with no commands is dropped; a second service with the same name is an error and the
-//! first one wins (unless the second says `override`).
+//! first one wins, unless the second says `override`: then the first is removed and the
+//! second added at the end (AOSP `ServiceParser::EndSection`).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -152,10 +156,10 @@ impl<'a> Parser<'a> {
         self.parse_file_at_depth(path, 0)
     }
 
-    /// Parses every `*.rc` regular file of `dir` in sorted order (each followed by its
-    /// imports). A missing directory is not an error.
+    /// Parses every regular file of `dir` in sorted order (each followed by its imports),
+    /// as AOSP's `ParseConfigDir`. A missing directory is not an error.
     pub fn parse_dir(&mut self, dir: &Path) {
-        for f in rc_files(dir, true) {
+        for f in config_files(dir) {
             self.parse_file(&f);
         }
     }
@@ -195,7 +199,7 @@ impl<'a> Parser<'a> {
             }
             let p = PathBuf::from(&target);
             if p.is_dir() {
-                for f in rc_files(&p, false) {
+                for f in config_files(&p) {
                     self.parse_file_at_depth(&f, depth + 1);
                 }
             } else if !self.parse_file_at_depth(&p, depth + 1) {
@@ -269,7 +273,9 @@ impl<'a> Parser<'a> {
                     }
                     Err(CommandError::Syntax(m)) => self.syntax(file, l.line, m),
                 },
-                Section::Service(s) => match s.apply_option(l.args, l.line) {
+                Section::Service(s) => match s
+                    .apply_option(l.args, l.line, &|n| self.props.get(n).map(String::from))
+                {
                     Ok(()) => {}
                     Err(OptionError::Unsupported(k)) => self.unsupported(file, l.line, "option", k),
                     Err(OptionError::Syntax(m)) => self.syntax(file, l.line, m),
@@ -297,8 +303,15 @@ impl<'a> Parser<'a> {
             Section::Action(a) if !a.commands.is_empty() => self.config.actions.push(a),
             Section::Service(s) => {
                 let s = *s;
+                if let Err(m) = s.finish() {
+                    self.syntax(&s.file.clone(), s.line, m);
+                    return;
+                }
                 match self.config.services.iter().position(|o| o.name == s.name) {
-                    Some(i) if s.overrides => self.config.services[i] = s,
+                    Some(i) if s.overrides => {
+                        self.config.services.remove(i);
+                        self.config.services.push(s);
+                    }
                     Some(_) => self.syntax(
                         &s.file.clone(),
                         s.line,
@@ -337,8 +350,27 @@ pub fn is_known_unsupported(kw: &str) -> bool {
     UNSUPPORTED.contains(&kw) || UNSUPPORTED_OPTIONS.contains(&kw)
 }
 
+/// AOSP `ReadFile`: no symbolic links, nothing group- or world-writable.
 fn read_rc(path: &Path) -> Result<Vec<u8>, std::io::Error> {
-    let f = std::fs::File::open(path)?;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                std::io::Error::other("refusing a symbolic link")
+            } else {
+                e
+            }
+        })?;
+    let mode = f.metadata()?.permissions().mode();
+    if mode & 0o022 != 0 {
+        return Err(std::io::Error::other(format!(
+            "refusing a group- or world-writable file (mode {:04o})",
+            mode & 0o7777
+        )));
+    }
     let mut data = Vec::new();
     f.take(MAX_RC_FILE + 1).read_to_end(&mut data)?;
     if data.len() as u64 > MAX_RC_FILE {
@@ -349,17 +381,23 @@ fn read_rc(path: &Path) -> Result<Vec<u8>, std::io::Error> {
     Ok(data)
 }
 
-/// Regular files of `dir`, sorted; only `*.rc` when `rc_only`.
-fn rc_files(dir: &Path, rc_only: bool) -> Vec<PathBuf> {
+/// The regular files of `dir`, sorted (AOSP `ParseConfigDir`: `DT_REG` entries only).
+/// Symbolic links are skipped with a line.
+fn config_files(dir: &Path) -> Vec<PathBuf> {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
-    let mut files: Vec<PathBuf> = rd
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| e.path())
-        .filter(|p| !rc_only || p.extension().is_some_and(|x| x == "rc"))
-        .collect();
+    let mut files = Vec::new();
+    for e in rd.filter_map(Result::ok) {
+        match e.file_type() {
+            Ok(t) if t.is_file() => files.push(e.path()),
+            Ok(t) if t.is_symlink() => log::error!(
+                "init: cannot read {}: refusing a symbolic link",
+                e.path().display()
+            ),
+            _ => {}
+        }
+    }
     files.sort();
     files
 }
@@ -427,11 +465,53 @@ mod tests {
     }
 
     #[test]
-    fn override_replaces() {
-        let c = parse("service a /bin/a\nservice a /bin/b\n  override\n");
-        assert_eq!(c.services.len(), 1);
-        assert_eq!(c.services[0].args, vec!["/bin/b"]);
+    fn override_replaces_and_moves_to_the_end() {
+        let c = parse(
+            "service a /bin/a\nservice z /bin/z\nservice a /bin/b\n  override\nservice n /bin/n\n  override\n",
+        );
+        let names: Vec<(&str, &str)> = c
+            .services
+            .iter()
+            .map(|s| (s.name.as_str(), s.args[0].as_str()))
+            .collect();
+        assert_eq!(names, [("z", "/bin/z"), ("a", "/bin/b"), ("n", "/bin/n")]);
         assert_eq!(c.syntax_errors(), 0);
+    }
+
+    #[test]
+    fn critical_oneshot_is_refused() {
+        let c = parse("service a /bin/a\n  critical\n  oneshot\nservice b /bin/b\n");
+        assert_eq!(c.services.len(), 1);
+        assert_eq!(
+            c.diagnostics[0].to_string(),
+            "syntax error at t.rc:1: service 'a' can't be both critical and oneshot"
+        );
+    }
+
+    #[test]
+    fn symlinks_and_writable_files_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("init");
+        std::fs::create_dir(&dir).unwrap();
+        let rc = "on early-init\n  setprop a 1\n";
+        std::fs::write(dir.join("a.rc"), rc).unwrap();
+        std::fs::write(dir.join("b.rc"), rc).unwrap();
+        std::fs::set_permissions(dir.join("b.rc"), std::fs::Permissions::from_mode(0o664)).unwrap();
+        std::fs::write(dir.join("c.rc"), rc).unwrap();
+        std::fs::set_permissions(dir.join("c.rc"), std::fs::Permissions::from_mode(0o646)).unwrap();
+        std::os::unix::fs::symlink(dir.join("a.rc"), dir.join("d.rc")).unwrap();
+        let props = PropertyStore::new();
+        let mut p = Parser::new(&props);
+        p.parse_dir(&dir);
+        assert!(!p.parse_file(&dir.join("d.rc")), "a symlink named directly");
+        let err = read_rc(&dir.join("d.rc")).unwrap_err().to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+        let err = read_rc(&dir.join("b.rc")).unwrap_err().to_string();
+        assert!(err.contains("mode 0664"), "{err}");
+        let c = p.finish();
+        assert_eq!(c.files.len(), 1, "{:?}", c.files);
+        assert!(c.files[0].ends_with("a.rc"));
     }
 
     #[test]
@@ -477,9 +557,9 @@ mod tests {
             .iter()
             .map(|a| a.commands[0].args[2].as_str())
             .collect();
-        // Imports are parsed after the file naming them; a directory import takes every
-        // regular file (not only *.rc), not recursively; directories take *.rc sorted.
-        assert_eq!(order, vec!["main", "hw", "a", "b", "y", "z"]);
+        // Imports are parsed after the file naming them; a directory (imported or an init
+        // directory) gives every regular file (not only *.rc), sorted, not recursively.
+        assert_eq!(order, vec!["main", "hw", "a", "b", "x", "y", "z"]);
     }
 
     #[test]

@@ -94,6 +94,12 @@ pub struct SpawnSpec {
     pub files: Vec<FileSpec>,
     /// Sockets to create and pass.
     pub sockets: Vec<SocketSpec>,
+    /// The child creates `pid_<its pid>` under this cgroup v2 directory and moves itself
+    /// there before it execs (so nothing it forks escapes); `None` without cgroups.
+    pub cgroup_parent: Option<PathBuf>,
+    /// `capabilities`: the set to keep (bit `n` = capability `n`), applied as AOSP's
+    /// `SetCapsForExec`; a set the kernel cannot give makes the spawn fail.
+    pub capabilities: Option<u64>,
 }
 
 /// A `mount` request.
@@ -126,13 +132,19 @@ pub enum PowerAction {
 
 /// The OS operations the interpreter needs. Paths are absolute guest paths.
 pub trait Platform {
-    /// Monotonic time since an arbitrary origin.
+    /// Time since boot (`CLOCK_BOOTTIME`, AOSP's `boot_clock`).
     fn now(&self) -> Duration;
     /// Starts a process; the error names the program when it cannot be executed.
     fn spawn(&mut self, spec: &SpawnSpec) -> Result<i32, RcError>;
     /// Sends `signal` to the process group led by `pid` (services run in their own
     /// session), falling back to the process itself.
     fn kill(&mut self, pid: i32, signal: i32) -> Result<(), RcError>;
+    /// Sends `signal` to every process of the cgroup v2 directory `cgroup`.
+    fn kill_cgroup(&mut self, cgroup: &Path, signal: i32) -> Result<(), RcError>;
+    /// Removes the (empty) cgroup `cgroup`: `Ok(false)` while processes are still in it.
+    fn remove_cgroup(&mut self, cgroup: &Path) -> Result<bool, RcError>;
+    /// Sends `signal` to every process but init (`kill(-1, …)`).
+    fn kill_all(&mut self, signal: i32);
     /// Every child that has exited since the last call (non-blocking).
     fn reap(&mut self) -> Vec<(i32, ExitStatus)>;
     /// Creates a directory; `Ok(false)` if a directory already exists there.

@@ -19,6 +19,17 @@ pub const MAX_NAME_LEN: usize = 1024;
 /// Bound on an `ro.*` value's length (the wire protocol's string limit).
 pub const MAX_RO_VALUE_LEN: usize = 0xffff;
 
+/// AOSP `ExportKernelBootProps`: `(source, destination, default)`; an empty default
+/// means "not set unless the source is".
+pub const KERNEL_BOOT_PROPS: &[(&str, &str, &str)] = &[
+    ("ro.boot.serialno", "ro.serialno", ""),
+    ("ro.boot.mode", "ro.bootmode", "unknown"),
+    ("ro.boot.baseband", "ro.baseband", "unknown"),
+    ("ro.boot.bootloader", "ro.bootloader", "unknown"),
+    ("ro.boot.hardware", "ro.hardware", "unknown"),
+    ("ro.boot.revision", "ro.revision", "0"),
+];
+
 /// Why a set was refused; each maps to a `PROP_ERROR_*` code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PropError {
@@ -110,6 +121,20 @@ impl PropertyStore {
             .count()
     }
 
+    /// AOSP `ExportKernelBootProps`: `ro.boot.*` values (or defaults) become the
+    /// properties the rest of the system reads (`ro.hardware`, `ro.bootmode`, …).
+    pub fn export_kernel_boot_props(&mut self) {
+        for (src, dst, default) in KERNEL_BOOT_PROPS {
+            let value = self.get(src).unwrap_or(default).to_string();
+            if value.is_empty() {
+                continue;
+            }
+            if let Err(e) = self.set(dst, &value) {
+                log::error!("init: cannot set {dst}={value}: {}", e.reason());
+            }
+        }
+    }
+
     fn import_boot(&mut self, key: &str, value: &str) -> bool {
         match key.strip_prefix("androidboot.") {
             Some(rest) if !rest.is_empty() => {
@@ -130,6 +155,19 @@ impl PropertyStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_boot_props_are_exported() {
+        let mut p = PropertyStore::new();
+        p.set("ro.boot.hardware", "virt").unwrap();
+        p.set("ro.boot.mode", "normal").unwrap();
+        p.export_kernel_boot_props();
+        assert_eq!(p.get("ro.hardware"), Some("virt"));
+        assert_eq!(p.get("ro.bootmode"), Some("normal"));
+        assert_eq!(p.get("ro.baseband"), Some("unknown"));
+        assert_eq!(p.get("ro.revision"), Some("0"));
+        assert_eq!(p.get("ro.serialno"), None);
+    }
 
     #[test]
     fn names() {

@@ -7,9 +7,14 @@
 //! Arguments (all optional; defaults are the guest paths):
 //! `--init-rc PATH` (`/system/etc/init/hw/init.rc`), `--rc-dir DIR` (repeatable; default
 //! `/system/etc/init` then `/vendor/etc/init`), `--proc DIR` (`/proc`), `--dev DIR`
-//! (`/dev`), `--property-socket PATH` (`<dev>/socket/property_service`),
-//! `--verify FILE…` (run the host verifier instead and exit with its status).
-//! An argument `second_stage` (AOSP's spelling) is ignored.
+//! (`/dev`), `--property-socket PATH` (`<dev>/socket/property_service`), `--cgroup DIR`
+//! (the cgroup v2 hierarchy services get their cgroups in; as PID 1 the default is
+//! `/sys/fs/cgroup`, mounted there if needed, otherwise none), `--verify FILE…` (run the
+//! host verifier instead and exit with its status). An argument `second_stage` (AOSP's
+//! spelling) is ignored.
+//!
+//! Init's own umask is 0 (as AOSP's), so the modes rc files give are exact; children
+//! start with 077.
 //!
 //! Fatal errors log one line `INIT_FATAL reason=<TOKEN> <detail>`, sync and power off:
 //!
@@ -20,6 +25,7 @@
 //! | `SIGNALFD` | SIGCHLD could not be routed to a signalfd |
 //! | `PROPERTY_SOCKET` | the property socket could not be created |
 //! | `POWER_FAILED` | `sys.powerctl` could not power off or reboot (PID 1 then idles) |
+//! | `CRITICAL_SERVICE` | a `critical` service crashed more than 4 times in its window (or before `sys.boot_completed`): `<name> exited 4 times …` |
 //!
 //! Property-socket policy (**Ours**; AOSP decides with SELinux): nobody may set
 //! `init.svc.*` through the socket; only uid 0 may set `ro.*`, `ctl.*` and `sys.powerctl`.
@@ -49,6 +55,8 @@ pub struct Options {
     pub dev: PathBuf,
     /// Property socket path.
     pub socket: PathBuf,
+    /// `--cgroup DIR`.
+    pub cgroup: Option<PathBuf>,
 }
 
 /// What the arguments ask for.
@@ -67,6 +75,7 @@ pub fn parse_args(args: &[OsString]) -> Result<Mode, String> {
     let mut proc_root = PathBuf::from("/proc");
     let mut dev = PathBuf::from("/dev");
     let mut socket: Option<PathBuf> = None;
+    let mut cgroup: Option<PathBuf> = None;
     let mut it = args.iter().skip(1);
     while let Some(a) = it.next() {
         let mut value = |name: &str| {
@@ -81,6 +90,7 @@ pub fn parse_args(args: &[OsString]) -> Result<Mode, String> {
             Some("--proc") => proc_root = value("--proc")?,
             Some("--dev") => dev = value("--dev")?,
             Some("--property-socket") => socket = Some(value("--property-socket")?),
+            Some("--cgroup") => cgroup = Some(value("--cgroup")?),
             Some("--verify") => return Ok(Mode::Verify(it.cloned().collect())),
             _ => return Err(format!("unknown argument '{}'", a.to_string_lossy())),
         }
@@ -98,6 +108,7 @@ pub fn parse_args(args: &[OsString]) -> Result<Mode, String> {
         proc_root,
         dev,
         socket,
+        cgroup,
     }))
 }
 
@@ -166,16 +177,49 @@ fn allowed(name: &str, peer: Peer) -> bool {
         || !(name.starts_with("ro.") || name.starts_with("ctl.") || name == "sys.powerctl")
 }
 
+/// The cgroup v2 hierarchy services run in, mounted if needed; `None` (with a line)
+/// when it cannot be had.
+fn cgroup_root(opts: &Options) -> Option<PathBuf> {
+    let dir = match &opts.cgroup {
+        Some(d) => d.clone(),
+        None if sys::getpid() == 1 => PathBuf::from(DEFAULT_CGROUP),
+        None => return None,
+    };
+    match sys::mount_cgroup2(&dir) {
+        Ok(()) => Some(dir),
+        Err(e) => {
+            log::error!("init: {e}: services run without their own cgroup");
+            None
+        }
+    }
+}
+
+/// Where AOSP mounts the cgroup v2 hierarchy.
+pub const DEFAULT_CGROUP: &str = "/sys/fs/cgroup";
+
 fn run(opts: &Options, hooks: Hooks) -> ! {
     if sys::getpid() != 1 {
         sys::become_subreaper();
     }
+    sys::set_umask(0);
     let mut props = PropertyStore::new();
     // Tells bionic clients to use PROP_MSG_SETPROP2.
     let _ = props.set("ro.property_service.version", "2");
     let imported = props.import_kernel_params(&boot_config::BootConfig::read(&opts.proc_root));
     log::info!(
         "init: second stage: {imported} property(ies) from the kernel command line and bootconfig"
+    );
+    // AOSP `PropertyInit`: the kernel's values, then the derived ones, then the files.
+    props.export_kernel_boot_props();
+    let files: Vec<&std::path::Path> = crate::prop_files::PROP_FILES
+        .iter()
+        .map(std::path::Path::new)
+        .collect();
+    let loaded = crate::prop_files::load(&files, &mut props);
+    log::info!(
+        "init: ro.hardware={} ro.bootmode={}; {loaded} property(ies) from .prop files",
+        props.get("ro.hardware").unwrap_or_default(),
+        props.get("ro.bootmode").unwrap_or_default()
     );
     let config = load(opts, &props);
     let signals = SignalWatch::new().unwrap_or_else(|e| fatal("SIGNALFD", &e.to_string()));
@@ -184,12 +228,16 @@ fn run(opts: &Options, hooks: Hooks) -> ! {
     let layout = Layout {
         dev: opts.dev.clone(),
         proc_root: opts.proc_root.clone(),
+        cgroup: cgroup_root(opts),
     };
     let mut init = Init::new(config, props, layout, hooks.labeler);
     let mut platform = RealPlatform::new();
     init.queue_boot();
     loop {
         init.step(&mut platform);
+        if let Some((reason, detail)) = init.fatal() {
+            fatal(reason, detail);
+        }
         if init.is_finished() {
             if sys::getpid() == 1 {
                 log::error!("INIT_FATAL reason=POWER_FAILED sys.powerctl could not power off");

@@ -1,16 +1,17 @@
 //! Services: the `service <name> <path> [args]` section with its options, and the runtime
-//! state machine (running / stopping / stopped / restarting) with the restart back-off.
+//! flags of AOSP's `Service` (`service.cpp`): disabled, reset, restart, restarting,
+//! disabled-start, the crash count of `critical` services, and the start time the
+//! restart timer counts from.
 //!
-//! Restart policy (**Ours**, extending AOSP's):
-//! - a non-oneshot service that exits is restarted `restart_period` (default 5 s, as AOSP)
-//!   after it was *started*, so a service that ran longer than that restarts at once;
-//!   `restart_period` must be at least [`MIN_RESTART_PERIOD_SECS`] (AOSP: 5), so a crash
-//!   loop never respawns without a pause;
-//! - exits are counted in a 4-minute window (AOSP's crash window); from the second exit in
-//!   the window on, the delay doubles per exit (`period · 2^(n-1)`), capped at 60 s (or at
-//!   the period when that is longer), again counted from the start time;
-//! - a `oneshot` service that exits becomes stopped and disabled (as AOSP), so `class_start`
-//!   does not run it again; `start` does.
+//! Restart policy (AOSP `init.cpp` `HandleProcessActions`, `service.cpp` `Reap`): a
+//! service that exits and is neither disabled nor reset is restarted at its *start* time
+//! plus `restart_period` (default 5 s), so a service that ran longer than that restarts at
+//! once; its `onrestart` commands run when it is reaped, also after `restart` /
+//! `ctl.restart`. **Ours:** `restart_period` must be at least
+//! [`MIN_RESTART_PERIOD_SECS`] (AOSP accepts 0, which respawns a crashing service in a
+//! busy loop). A `oneshot` service that exits becomes disabled unless it was restarted.
+//! A `critical` service that crashes more than [`CRITICAL_CRASH_THRESHOLD`] times in its
+//! window (default 4 minutes), or before `sys.boot_completed`, is fatal.
 
 use std::time::Duration;
 
@@ -19,14 +20,13 @@ use crate::ids::require_id;
 
 /// AOSP's default `restart_period`.
 pub const DEFAULT_RESTART_PERIOD: Duration = Duration::from_secs(5);
-/// Smallest `restart_period` accepted, in seconds (**Ours**: AOSP requires 5; we allow
-/// shorter periods, e.g. for tests, but not 0, which would respawn a crashing service in a
-/// busy loop — every back-off step would be 0 too).
+/// Smallest `restart_period` accepted, in seconds (**Ours**: AOSP accepts 0, which would
+/// respawn a crashing service in a busy loop).
 pub const MIN_RESTART_PERIOD_SECS: u64 = 1;
-/// Window in which exits are counted for the back-off (AOSP's default crash window).
-pub const CRASH_WINDOW: Duration = Duration::from_secs(240);
-/// Back-off cap (unless the service's own period is longer).
-pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// AOSP's default crash window of a `critical` service (`fatal_crash_window_`).
+pub const DEFAULT_CRASH_WINDOW: Duration = Duration::from_secs(4 * 60);
+/// A critical service may crash this many times in its window; one more is fatal.
+pub const CRITICAL_CRASH_THRESHOLD: u32 = 4;
 
 /// Where a service's stdio goes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -83,12 +83,14 @@ pub struct SocketOption {
     pub seclabel: Option<String>,
 }
 
-/// `critical [window=<mins>] [target=<target>]` (parsed and recorded, not acted on).
+/// `critical [window=<mins>] [target=<target>]`: more than
+/// [`CRITICAL_CRASH_THRESHOLD`] crashes in the window is fatal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Critical {
-    /// Crash window in minutes (default 4).
-    pub window_mins: u32,
-    /// Reboot target (default `bootloader`).
+    /// Crash window (default [`DEFAULT_CRASH_WINDOW`]).
+    pub window: Duration,
+    /// AOSP's reboot target (default `bootloader`), logged with the fatal line: this
+    /// guest powers off instead.
     pub target: String,
 }
 
@@ -117,8 +119,9 @@ pub struct ServiceDef {
     pub files: Vec<FileOption>,
     /// stdio routing.
     pub stdio: StdioOption,
-    /// `capabilities` (parsed and recorded; not applied).
-    pub capabilities: Option<Vec<String>>,
+    /// `capabilities`: the set to keep (bit `n` = capability `n`), applied as AOSP's
+    /// `SetCapsForExec`.
+    pub capabilities: Option<u64>,
     /// `restart_period`.
     pub restart_period: Duration,
     /// `critical`.
@@ -131,7 +134,7 @@ pub struct ServiceDef {
     pub onrestart: Vec<Command>,
     /// `override`
     pub overrides: bool,
-    /// `shutdown critical` (recorded; such services are still stopped at shutdown).
+    /// `shutdown critical`: started if needed and not stopped at shutdown.
     pub shutdown_critical: bool,
     /// File that defined it.
     pub file: String,
@@ -156,6 +159,7 @@ pub const UNSUPPORTED_OPTIONS: &[&str] = &[
     "priority",
     "reboot_on_failure",
     "rlimit",
+    "shared_kallsyms",
     "sigstop",
     "task_profiles",
     "timeout_period",
@@ -163,7 +167,8 @@ pub const UNSUPPORTED_OPTIONS: &[&str] = &[
     "writepid",
 ];
 
-const CAPABILITIES: &[&str] = &[
+/// Capability names (without `CAP_`) by number, as AOSP's `LookupCap` spells them.
+pub const CAPABILITIES: &[&str] = &[
     "CHOWN",
     "DAC_OVERRIDE",
     "DAC_READ_SEARCH",
@@ -225,6 +230,14 @@ pub fn is_valid_service_name(name: &str) -> bool {
         && crate::property::is_legal_name(&format!("init.svc.{name}"))
 }
 
+/// The capability numbered `n`, as written in rc files.
+pub fn capability_name(n: u32) -> &'static str {
+    CAPABILITIES.get(n as usize).copied().unwrap_or("?")
+}
+
+/// Looks a property up for parse-time expansion (`critical window=`, `file`).
+pub type PropLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 /// Parses an octal permission/mode string (at most `0o7777`).
 pub fn parse_mode(s: &str) -> Option<u32> {
     if s.is_empty() || s.len() > 6 {
@@ -268,8 +281,14 @@ impl ServiceDef {
         })
     }
 
-    /// Applies one option line (`args[0]` is the option keyword).
-    pub fn apply_option(&mut self, args: Vec<String>, line: u32) -> Result<(), OptionError> {
+    /// Applies one option line (`args[0]` is the option keyword). `props` expands the
+    /// arguments AOSP expands at parse time (`critical window=`, `file` paths).
+    pub fn apply_option(
+        &mut self,
+        args: Vec<String>,
+        line: u32,
+        props: PropLookup<'_>,
+    ) -> Result<(), OptionError> {
         let syn = |m: String| Err(OptionError::Syntax(m));
         let Some(kw) = args.first().cloned() else {
             return syn("empty option".into());
@@ -350,23 +369,23 @@ impl ServiceDef {
                         return syn(format!("file type must be 'r', 'w' or 'rw', not '{other}'"))
                     }
                 };
-                if !a[0].starts_with('/') {
-                    return syn(format!("file path must be absolute: '{}'", a[0]));
+                let path = crate::expand::expand(&a[0], props)
+                    .map_err(|e| OptionError::Syntax(format!("could not expand file path: {e}")))?;
+                if !path.starts_with('/') || path.contains("../") {
+                    return syn(format!("file name must not be relative: '{path}'"));
                 }
-                self.files.push(FileOption {
-                    path: a[0].clone(),
-                    read,
-                    write,
-                });
+                if self.files.iter().any(|f| f.path == path) {
+                    return syn(format!("duplicate file descriptor '{path}'"));
+                }
+                self.files.push(FileOption { path, read, write });
             }
             "capabilities" => {
-                let mut caps = Vec::new();
+                let mut caps = 0u64;
                 for c in a {
-                    let name = c.strip_prefix("CAP_").unwrap_or(c).to_ascii_uppercase();
-                    if !CAPABILITIES.contains(&name.as_str()) {
+                    let Some(n) = CAPABILITIES.iter().position(|k| k == c) else {
                         return syn(format!("invalid capability '{c}'"));
-                    }
-                    caps.push(name);
+                    };
+                    caps |= 1 << n;
                 }
                 self.capabilities = Some(caps);
             }
@@ -383,18 +402,33 @@ impl ServiceDef {
             "critical" => {
                 count(0, 2)?;
                 let mut c = Critical {
-                    window_mins: 4,
+                    window: DEFAULT_CRASH_WINDOW,
                     target: "bootloader".into(),
                 };
                 for arg in a {
-                    if let Some(w) = arg.strip_prefix("window=") {
-                        c.window_mins = w.parse().map_err(|_| {
-                            OptionError::Syntax(format!("invalid crash window '{w}'"))
-                        })?;
-                    } else if let Some(t) = arg.strip_prefix("target=") {
-                        c.target = t.to_string();
-                    } else {
-                        return syn(format!("invalid critical argument '{arg}'"));
+                    // AOSP splits at every `=`: exactly one is allowed.
+                    match arg.split('=').collect::<Vec<_>>()[..] {
+                        ["target", t] => c.target = t.to_string(),
+                        ["window", w] => {
+                            let w = crate::expand::expand(w, props).map_err(|e| {
+                                OptionError::Syntax(format!(
+                                    "critical: could not expand '{w}': {e}"
+                                ))
+                            })?;
+                            if w == "off" {
+                                // AOSP: `window=off` leaves the service not critical.
+                                return Ok(());
+                            }
+                            let mins: u64 =
+                                w.parse().ok().filter(|m| *m <= 1 << 20).ok_or_else(|| {
+                                    OptionError::Syntax(
+                                        "critical: 'fatal_crash_window' must be an integer >= 0"
+                                            .into(),
+                                    )
+                                })?;
+                            c.window = Duration::from_secs(mins * 60);
+                        }
+                        _ => return syn(format!("critical: argument '{arg}' is not supported")),
                     }
                 }
                 self.critical = Some(c);
@@ -408,8 +442,11 @@ impl ServiceDef {
             }
             "socket" => {
                 count(3, 6)?;
-                self.sockets
-                    .push(parse_socket(a).map_err(OptionError::Syntax)?);
+                let socket = parse_socket(a).map_err(OptionError::Syntax)?;
+                if self.sockets.iter().any(|o| o.name == socket.name) {
+                    return syn(format!("duplicate socket descriptor '{}'", socket.name));
+                }
+                self.sockets.push(socket);
             }
             "shutdown" => {
                 count(1, 1)?;
@@ -429,6 +466,17 @@ impl ServiceDef {
                 }
             }
             other => return Err(OptionError::Unsupported(other.to_string())),
+        }
+        Ok(())
+    }
+
+    /// The checks of AOSP's `ServiceParser::EndSection` on a complete definition.
+    pub fn finish(&self) -> Result<(), String> {
+        if self.critical.is_some() && self.oneshot {
+            return Err(format!(
+                "service '{}' can't be both critical and oneshot",
+                self.name
+            ));
         }
         Ok(())
     }
@@ -479,29 +527,16 @@ fn parse_socket(a: &[String]) -> Result<SocketOption, String> {
     })
 }
 
-/// The restart delay after an exit: `n` exits in the window (including this one) and the
-/// time the service ran since its start.
-pub fn restart_delay(period: Duration, exits_in_window: u32, ran: Duration) -> Duration {
-    let target = if exits_in_window <= 1 {
-        period
-    } else {
-        let shift = exits_in_window.saturating_sub(1).min(16);
-        let cap = MAX_BACKOFF.max(period);
-        period.saturating_mul(1u32 << shift).min(cap)
-    };
-    target.saturating_sub(ran)
-}
-
-/// Runtime state of a service.
+/// Runtime state of a service, as `init.svc.<name>` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServiceState {
     /// Not running.
     Stopped,
     /// Running with this pid.
     Running(i32),
-    /// Killed, waiting for the exit of this pid.
+    /// Killed (or asked to stop), waiting for the exit of this pid.
     Stopping(i32),
-    /// Waiting for the back-off timer (monotonic deadline).
+    /// Waiting for the restart time (monotonic).
     Restarting(Duration),
 }
 
@@ -525,50 +560,84 @@ impl ServiceState {
     }
 }
 
-/// A service with its runtime state.
+/// How a service is stopped (AOSP `StopOrReset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopHow {
+    /// `stop`, `class_stop`, `ctl.stop`: disabled until started again.
+    Disable,
+    /// `class_reset`: stopped, but `class_start` starts it again.
+    Reset,
+    /// `restart`: stopped, then restarted once reaped.
+    Restart,
+}
+
+/// A service with AOSP's runtime flags.
 #[derive(Debug, Clone)]
 pub struct Service {
     /// The definition.
     pub def: ServiceDef,
-    /// Current state.
-    pub state: ServiceState,
-    /// Currently disabled (from `disabled`, `stop`, `class_stop`, or a finished oneshot).
+    /// The process, while one exists.
+    pub pid: Option<i32>,
+    /// Its cgroup, while it has one.
+    pub cgroup: Option<std::path::PathBuf>,
+    /// `oneshot` (from the definition, or made so by `exec_start`).
+    pub oneshot: bool,
+    /// `SVC_DISABLED`.
     pub disabled: bool,
-    /// `class_start` saw it while disabled: `enable` starts it.
-    pub start_on_enable: bool,
-    /// Start again as soon as the current process is reaped (`restart`).
-    pub restart_when_reaped: bool,
-    /// Treated as oneshot for this run (`exec_start`).
-    pub oneshot_run: bool,
+    /// `SVC_RC_DISABLED`: the definition says `disabled`.
+    pub rc_disabled: bool,
+    /// `SVC_RESET`.
+    pub reset: bool,
+    /// `SVC_RESTART`: start again once reaped.
+    pub restart: bool,
+    /// `SVC_RESTARTING`: waiting for the restart time.
+    pub restarting: bool,
+    /// `SVC_DISABLED_START`: `class_start` saw it disabled, `enable` starts it.
+    pub disabled_start: bool,
+    /// A kill was sent to the current process.
+    pub stopping: bool,
     /// Start time of the current/last process.
-    pub started_at: Duration,
-    /// Exit times inside the crash window.
-    pub recent_exits: Vec<Duration>,
+    pub time_started: Duration,
+    /// Start of the current crash window.
+    pub time_crashed: Duration,
+    /// Crashes in the current window.
+    pub crash_count: u32,
 }
 
-/// What the interpreter must do after a service's process exited.
+/// What happens after a service's process was reaped.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AfterExit {
-    /// Nothing more: it is stopped.
+pub enum AfterReap {
+    /// It stays stopped (disabled, reset or a finished oneshot).
     Stopped,
-    /// Start it again now (`restart`).
-    StartNow,
-    /// Restart after this delay.
-    RestartIn(Duration),
+    /// It restarts at this time; its `onrestart` commands run now.
+    Restarting(Duration),
+    /// A critical service crashed too often: fatal.
+    Fatal {
+        /// Crashes counted.
+        crashes: u32,
+        /// Why the crashes counted: `in N minutes` or `before boot completed`.
+        reason: String,
+    },
 }
 
 impl Service {
     /// Wraps a definition in the initial (stopped) state.
     pub fn new(def: ServiceDef) -> Service {
         Service {
+            oneshot: def.oneshot,
             disabled: def.disabled,
+            rc_disabled: def.disabled,
             def,
-            state: ServiceState::Stopped,
-            start_on_enable: false,
-            restart_when_reaped: false,
-            oneshot_run: false,
-            started_at: Duration::ZERO,
-            recent_exits: Vec::new(),
+            pid: None,
+            cgroup: None,
+            reset: false,
+            restart: false,
+            restarting: false,
+            disabled_start: false,
+            stopping: false,
+            time_started: Duration::ZERO,
+            time_crashed: Duration::ZERO,
+            crash_count: 0,
         }
     }
 
@@ -577,34 +646,104 @@ impl Service {
         self.def.classes.iter().any(|c| c == class)
     }
 
-    /// Records that the process exited at `now` and decides what happens next.
-    pub fn exited(&mut self, now: Duration, shutting_down: bool) -> AfterExit {
-        let was_stopping = matches!(self.state, ServiceState::Stopping(_));
-        self.state = ServiceState::Stopped;
-        if std::mem::take(&mut self.restart_when_reaped) && !shutting_down {
-            return AfterExit::StartNow;
-        }
-        let oneshot = self.def.oneshot || std::mem::take(&mut self.oneshot_run);
-        if was_stopping || shutting_down {
-            return AfterExit::Stopped;
-        }
-        if oneshot {
-            self.disabled = true;
-            return AfterExit::Stopped;
-        }
-        self.recent_exits
-            .retain(|t| now.saturating_sub(*t) < CRASH_WINDOW);
-        self.recent_exits.push(now);
-        let n = u32::try_from(self.recent_exits.len()).unwrap_or(u32::MAX);
-        let ran = now.saturating_sub(self.started_at);
-        let delay = restart_delay(self.def.restart_period, n, ran);
-        self.state = ServiceState::Restarting(now.saturating_add(delay));
-        AfterExit::RestartIn(delay)
+    /// When a restarting service starts again.
+    pub fn restart_at(&self) -> Duration {
+        self.time_started.saturating_add(self.def.restart_period)
     }
 
-    /// Number of exits in the current crash window.
-    pub fn exits_in_window(&self) -> usize {
-        self.recent_exits.len()
+    /// The state `init.svc.<name>` reports.
+    pub fn state(&self) -> ServiceState {
+        match self.pid {
+            Some(pid) if self.stopping => ServiceState::Stopping(pid),
+            Some(pid) => ServiceState::Running(pid),
+            None if self.restarting => ServiceState::Restarting(self.restart_at()),
+            None => ServiceState::Stopped,
+        }
+    }
+
+    /// The flag changes of AOSP `Start` before a process is created. Returns false when
+    /// a process exists already (nothing to spawn).
+    pub fn begin_start(&mut self) -> bool {
+        let was_disabled = self.disabled || self.reset;
+        self.disabled = false;
+        self.restarting = false;
+        self.reset = false;
+        self.restart = false;
+        self.disabled_start = false;
+        if self.pid.is_some() {
+            // A stopping oneshot starts again once reaped.
+            if self.oneshot && was_disabled {
+                self.restart = true;
+            }
+            return false;
+        }
+        true
+    }
+
+    /// Records a new process started at `now`.
+    pub fn started(&mut self, pid: i32, now: Duration) {
+        self.pid = Some(pid);
+        self.stopping = false;
+        self.time_started = now;
+    }
+
+    /// The flag changes of AOSP `StopOrReset`. Returns the pid to kill, if any.
+    pub fn stop_or_reset(&mut self, how: StopHow) -> Option<i32> {
+        self.restarting = false;
+        self.disabled_start = false;
+        match how {
+            StopHow::Reset if self.rc_disabled => self.disabled = true,
+            StopHow::Reset => self.reset = true,
+            StopHow::Disable => self.disabled = true,
+            StopHow::Restart => self.restart = true,
+        }
+        if how == StopHow::Restart {
+            self.disabled = false;
+            self.reset = false;
+        } else {
+            self.restart = false;
+        }
+        if self.pid.is_some() {
+            self.stopping = true;
+        }
+        self.pid
+    }
+
+    /// AOSP `Reap` after the process exited at `now`; `boot_completed` is
+    /// `sys.boot_completed`.
+    pub fn reaped(&mut self, now: Duration, boot_completed: bool) -> AfterReap {
+        self.pid = None;
+        self.stopping = false;
+        if self.oneshot && !self.restart && !self.reset {
+            self.disabled = true;
+        }
+        if self.disabled || self.reset {
+            return AfterReap::Stopped;
+        }
+        if let Some(c) = &self.def.critical {
+            if !self.restart {
+                if now < self.time_crashed.saturating_add(c.window) || !boot_completed {
+                    self.crash_count = self.crash_count.saturating_add(1);
+                    if self.crash_count > CRITICAL_CRASH_THRESHOLD {
+                        let reason = if boot_completed {
+                            format!("in {} minutes", c.window.as_secs() / 60)
+                        } else {
+                            "before boot completed".to_string()
+                        };
+                        return AfterReap::Fatal {
+                            crashes: self.crash_count,
+                            reason,
+                        };
+                    }
+                } else {
+                    self.time_crashed = now;
+                    self.crash_count = 1;
+                }
+            }
+        }
+        self.restart = false;
+        self.restarting = true;
+        AfterReap::Restarting(self.restart_at())
     }
 }
 
@@ -618,6 +757,14 @@ mod tests {
 
     fn def() -> ServiceDef {
         ServiceDef::new(&v("service ueventd /system/bin/ueventd"), "f.rc", 1).unwrap()
+    }
+
+    fn no_props(_: &str) -> Option<String> {
+        None
+    }
+
+    fn apply(d: &mut ServiceDef, o: &str) -> Result<(), OptionError> {
+        d.apply_option(v(o), 2, &no_props)
     }
 
     #[test]
@@ -649,8 +796,7 @@ mod tests {
             "shutdown critical",
             "onrestart restart other",
         ] {
-            d.apply_option(v(o), 2)
-                .unwrap_or_else(|e| panic!("{o}: {e:?}"));
+            apply(&mut d, o).unwrap_or_else(|e| panic!("{o}: {e:?}"));
         }
         assert_eq!(d.classes, vec!["core", "main"]);
         assert_eq!(
@@ -660,22 +806,70 @@ mod tests {
         assert!(d.oneshot && d.disabled && d.shutdown_critical);
         assert_eq!(d.stdio, StdioOption::Console(None));
         assert_eq!(d.restart_period, Duration::from_secs(10));
-        assert_eq!(d.critical.as_ref().unwrap().window_mins, 10);
+        assert_eq!(
+            d.critical.as_ref().unwrap().window,
+            Duration::from_secs(600)
+        );
+        assert_eq!(d.critical.as_ref().unwrap().target, "reboot");
         assert_eq!(d.sockets[0].perm, 0o666);
         assert!(d.sockets[0].passcred);
         assert_eq!(d.onrestart.len(), 1);
-        assert_eq!(d.capabilities.as_ref().unwrap().len(), 3);
+        assert_eq!(d.capabilities, Some(1 << 0 | 1 << 1 | 1 << 16));
+        assert_eq!(
+            d.finish().unwrap_err(),
+            "service 'ueventd' can't be both critical and oneshot"
+        );
+        // No capability at all is a valid (empty) set.
+        apply(&mut d, "capabilities").unwrap();
+        assert_eq!(d.capabilities, Some(0));
+        assert_eq!(capability_name(21), "SYS_ADMIN");
+    }
+
+    #[test]
+    fn parse_time_expansion() {
+        let props = |n: &str| match n {
+            "zygote.critical_window.minute" => Some("7".to_string()),
+            "ro.dir" => Some("/dev".to_string()),
+            _ => None,
+        };
+        let mut d = def();
+        d.apply_option(
+            v("critical window=${zygote.critical_window.minute:-off} target=zygote-fatal"),
+            2,
+            &props,
+        )
+        .unwrap();
+        assert_eq!(
+            d.critical.as_ref().unwrap().window,
+            Duration::from_secs(420)
+        );
+        // Unset: `off`, and AOSP then leaves the service not critical (target ignored).
+        let mut d = def();
+        apply(
+            &mut d,
+            "critical window=${zygote.critical_window.minute:-off} target=zygote-fatal",
+        )
+        .unwrap();
+        assert_eq!(d.critical, None);
+        let mut d = def();
+        d.apply_option(v("file ${ro.dir}/kmsg w"), 2, &props)
+            .unwrap();
+        assert_eq!(d.files[0].path, "/dev/kmsg");
+        assert!(matches!(
+            apply(&mut d, "file ${ro.nope}/x w"),
+            Err(OptionError::Syntax(_))
+        ));
     }
 
     #[test]
     fn option_errors() {
         let mut d = def();
         assert_eq!(
-            d.apply_option(v("writepid /dev/cpuset/tasks"), 2),
+            apply(&mut d, "writepid /dev/cpuset/tasks"),
             Err(OptionError::Unsupported("writepid".into()))
         );
         assert_eq!(
-            d.apply_option(v("bogus"), 2),
+            apply(&mut d, "bogus"),
             Err(OptionError::Unsupported("bogus".into()))
         );
         for bad in [
@@ -683,82 +877,162 @@ mod tests {
             "user",
             "oneshot extra",
             "capabilities NOT_A_CAP",
+            "capabilities chown",
+            "capabilities CAP_CHOWN",
             "restart_period soon",
             "restart_period 0",
             "restart_period -5",
             "socket s badtype 0666",
             "socket s stream 999",
             "file relative r",
+            "file /a/../b r",
             "file /x z",
             "critical sometimes",
+            "critical window=x",
+            "critical window=1=2",
             "shutdown gently",
             "setenv A=B c",
         ] {
             assert!(
-                matches!(d.apply_option(v(bad), 2), Err(OptionError::Syntax(_))),
+                matches!(apply(&mut d, bad), Err(OptionError::Syntax(_))),
                 "{bad}"
             );
         }
-        d.apply_option(v("stdio_to_kmsg"), 2).unwrap();
+        apply(&mut d, "socket s stream 0600").unwrap();
         assert!(matches!(
-            d.apply_option(v("console"), 2),
+            apply(&mut d, "socket s dgram 0600"),
+            Err(OptionError::Syntax(_))
+        ));
+        apply(&mut d, "stdio_to_kmsg").unwrap();
+        assert!(matches!(
+            apply(&mut d, "console"),
             Err(OptionError::Syntax(_))
         ));
     }
 
-    #[test]
-    fn backoff_policy() {
-        let p = Duration::from_secs(5);
-        assert_eq!(
-            restart_delay(p, 1, Duration::from_secs(1)),
-            Duration::from_secs(4)
-        );
-        assert_eq!(restart_delay(p, 1, Duration::from_secs(9)), Duration::ZERO);
-        assert_eq!(restart_delay(p, 2, Duration::ZERO), Duration::from_secs(10));
-        assert_eq!(restart_delay(p, 3, Duration::ZERO), Duration::from_secs(20));
-        assert_eq!(restart_delay(p, 5, Duration::ZERO), Duration::from_secs(60));
-        assert_eq!(
-            restart_delay(p, 1000, Duration::ZERO),
-            Duration::from_secs(60)
-        );
-        let long = Duration::from_secs(3600);
-        assert_eq!(restart_delay(long, 4, Duration::ZERO), long);
+    fn service(opts: &[&str]) -> Service {
+        let mut d = def();
+        for o in opts {
+            apply(&mut d, o).unwrap();
+        }
+        Service::new(d)
     }
 
     #[test]
-    fn exit_transitions() {
-        let mut s = Service::new(def());
-        s.state = ServiceState::Running(10);
-        s.started_at = Duration::from_secs(100);
+    fn restart_counts_from_the_start() {
+        let mut s = service(&["restart_period 5"]);
+        assert!(s.begin_start());
+        s.started(10, Duration::from_secs(100));
+        assert_eq!(s.state(), ServiceState::Running(10));
         assert_eq!(
-            s.exited(Duration::from_secs(101), false),
-            AfterExit::RestartIn(Duration::from_secs(4))
+            s.reaped(Duration::from_secs(101), true),
+            AfterReap::Restarting(Duration::from_secs(105))
         );
-        assert_eq!(s.state.prop_value(), "restarting");
-        s.state = ServiceState::Running(11);
-        s.started_at = Duration::from_secs(105);
+        assert_eq!(s.state().prop_value(), "restarting");
+        // A start clears `restarting`; a long run restarts at once (start + period is past).
+        assert!(s.begin_start());
+        s.started(11, Duration::from_secs(105));
         assert_eq!(
-            s.exited(Duration::from_secs(106), false),
-            AfterExit::RestartIn(Duration::from_secs(9))
+            s.reaped(Duration::from_secs(200), true),
+            AfterReap::Restarting(Duration::from_secs(110))
         );
-        // Outside the window the count starts again.
-        s.state = ServiceState::Running(12);
-        s.started_at = Duration::from_secs(1000);
-        assert_eq!(
-            s.exited(Duration::from_secs(1001), false),
-            AfterExit::RestartIn(Duration::from_secs(4))
-        );
-        s.state = ServiceState::Stopping(13);
-        assert_eq!(
-            s.exited(Duration::from_secs(1002), false),
-            AfterExit::Stopped
-        );
-        s.def.oneshot = true;
-        s.state = ServiceState::Running(14);
-        assert_eq!(
-            s.exited(Duration::from_secs(1003), false),
-            AfterExit::Stopped
-        );
+    }
+
+    #[test]
+    fn stop_reset_restart_and_oneshot() {
+        let mut s = service(&[]);
+        s.begin_start();
+        s.started(10, Duration::ZERO);
+        assert_eq!(s.stop_or_reset(StopHow::Disable), Some(10));
+        assert_eq!(s.state(), ServiceState::Stopping(10));
+        assert_eq!(s.reaped(Duration::from_secs(1), true), AfterReap::Stopped);
         assert!(s.disabled);
+        // restart: reaped into `restarting`, not disabled.
+        s.begin_start();
+        s.started(11, Duration::ZERO);
+        s.stop_or_reset(StopHow::Restart);
+        assert!(matches!(
+            s.reaped(Duration::from_secs(1), true),
+            AfterReap::Restarting(_)
+        ));
+        // class_reset of an rc-disabled service disables it.
+        let mut s = service(&["disabled"]);
+        s.begin_start();
+        s.started(12, Duration::ZERO);
+        s.stop_or_reset(StopHow::Reset);
+        assert!(s.disabled && !s.reset);
+        // A oneshot becomes disabled on exit, unless restarted.
+        let mut s = service(&["oneshot"]);
+        s.begin_start();
+        s.started(13, Duration::ZERO);
+        assert_eq!(s.reaped(Duration::from_secs(1), true), AfterReap::Stopped);
+        assert!(s.disabled);
+        s.begin_start();
+        s.started(14, Duration::ZERO);
+        s.stop_or_reset(StopHow::Disable);
+        // start while stopping: the oneshot runs again once reaped.
+        assert!(!s.begin_start());
+        assert!(s.restart);
+        assert!(matches!(
+            s.reaped(Duration::from_secs(2), true),
+            AfterReap::Restarting(_)
+        ));
+    }
+
+    #[test]
+    fn critical_crash_window() {
+        let mut s = service(&["critical window=1"]);
+        let mut t = Duration::from_secs(1000);
+        // Before sys.boot_completed every crash counts: the fifth is fatal.
+        for n in 1..=5u32 {
+            s.begin_start();
+            s.started(n as i32, t);
+            t += Duration::from_secs(600);
+            let r = s.reaped(t, false);
+            if n < 5 {
+                assert!(matches!(r, AfterReap::Restarting(_)), "{n}: {r:?}");
+            } else {
+                assert_eq!(
+                    r,
+                    AfterReap::Fatal {
+                        crashes: 5,
+                        reason: "before boot completed".into()
+                    }
+                );
+            }
+        }
+        // After boot: crashes further apart than the window start a new count.
+        let mut s = service(&["critical window=1"]);
+        for n in 0..10 {
+            s.begin_start();
+            s.started(n, t);
+            t += Duration::from_secs(61);
+            assert!(matches!(s.reaped(t, true), AfterReap::Restarting(_)));
+        }
+        // The last of those opened a window: three more crashes in it are fine, the
+        // fourth (the fifth in the window) is fatal.
+        for n in 0..3 {
+            s.begin_start();
+            s.started(n, t);
+            t += Duration::from_secs(1);
+            assert!(matches!(s.reaped(t, true), AfterReap::Restarting(_)), "{n}");
+        }
+        s.begin_start();
+        s.started(9, t);
+        assert_eq!(
+            s.reaped(t + Duration::from_secs(1), true),
+            AfterReap::Fatal {
+                crashes: 5,
+                reason: "in 1 minutes".into()
+            }
+        );
+        // Stops and restarts do not count.
+        let mut s = service(&["critical"]);
+        for n in 0..10 {
+            s.begin_start();
+            s.started(n, t);
+            s.stop_or_reset(StopHow::Restart);
+            assert!(matches!(s.reaped(t, false), AfterReap::Restarting(_)));
+        }
     }
 }

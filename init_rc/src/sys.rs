@@ -1,6 +1,8 @@
-//! The OS layer: the real [`Platform`] (processes, files, mounts, modules, limits, power),
-//! the SIGCHLD signalfd, and the property-service socket. Every system call is behind a
-//! small safe wrapper here; the only `unsafe` is the post-fork setup of a child.
+//! The OS layer: the real [`Platform`] (processes, cgroups, capabilities, files, mounts,
+//! modules, limits, power), the SIGCHLD signalfd, and the property-service socket. Every
+//! system call is behind a small safe wrapper here; the `unsafe` is the post-fork setup
+//! of a child (cgroup, umask, label, ids, AOSP's `SetCapsForExec`) and the capability
+//! system calls it makes.
 
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
@@ -27,16 +29,224 @@ use crate::prop_proto::{read_request, Request, REQUEST_TIMEOUT};
 use crate::service::SocketKind;
 
 /// The real platform.
-pub(crate) struct RealPlatform {
-    origin: Instant,
-}
+pub(crate) struct RealPlatform;
 
 impl RealPlatform {
     pub(crate) fn new() -> RealPlatform {
-        RealPlatform {
-            origin: Instant::now(),
+        RealPlatform
+    }
+}
+
+/// `CLOCK_BOOTTIME` (AOSP's `boot_clock`).
+fn boot_time() -> Duration {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME)
+        .map(Duration::from)
+        .unwrap_or_default()
+}
+
+/// `capset(2)`/`capget(2)` version 3 header.
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+/// One 32-bit word of each capability set.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+const CAP_SETPCAP: u32 = 8;
+
+/// Sets this thread's capability sets (64-bit masks).
+fn capset(effective: u64, permitted: u64, inheritable: u64) -> io::Result<()> {
+    let mut hdr = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let word = |m: u64, i: u32| (m >> (32 * i)) as u32;
+    let data = [0, 1].map(|i| CapData {
+        effective: word(effective, i),
+        permitted: word(permitted, i),
+        inheritable: word(inheritable, i),
+    });
+    // SAFETY: `hdr` and `data` are live, correctly laid out version-3 structures.
+    let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr, data.as_ptr()) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// This thread's `(effective, permitted, inheritable)` sets.
+fn capget() -> io::Result<(u64, u64, u64)> {
+    let mut hdr = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: `hdr` and `data` are live, correctly laid out version-3 structures.
+    let r = unsafe { libc::syscall(libc::SYS_capget, &mut hdr, data.as_mut_ptr()) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let join = |f: fn(&CapData) -> u32| u64::from(f(&data[0])) | u64::from(f(&data[1])) << 32;
+    Ok((
+        join(|d| d.effective),
+        join(|d| d.permitted),
+        join(|d| d.inheritable),
+    ))
+}
+
+/// `prctl` with integer arguments.
+fn prctl(option: libc::c_int, a: libc::c_ulong, b: libc::c_ulong) -> io::Result<libc::c_int> {
+    // SAFETY: every option used here takes integer arguments only.
+    let r = unsafe { libc::prctl(option, a, b, 0 as libc::c_ulong, 0 as libc::c_ulong) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(r)
+}
+
+/// The highest capability the running kernel knows (AOSP `GetLastValidCap`).
+fn last_valid_cap() -> u32 {
+    let mut cap = 0u32;
+    while cap < 63 && prctl(libc::PR_CAPBSET_READ, libc::c_ulong::from(cap + 1), 0).is_ok() {
+        cap += 1;
+    }
+    cap
+}
+
+/// Refuses a capability set the kernel cannot apply (AOSP checks this when parsing).
+fn check_capabilities(keep: u64) -> Result<u32, RcError> {
+    if prctl(
+        libc::PR_CAP_AMBIENT,
+        libc::PR_CAP_AMBIENT_IS_SET as libc::c_ulong,
+        0,
+    )
+    .is_err()
+    {
+        return Err(RcError::Invalid(
+            "capabilities requested but the kernel does not support ambient capabilities".into(),
+        ));
+    }
+    let last = last_valid_cap();
+    if let Some(n) = (last + 1..64).find(|n| keep & (1 << n) != 0) {
+        return Err(RcError::Invalid(format!(
+            "capability '{}' is not supported by the kernel (last is {last})",
+            crate::service::capability_name(n)
+        )));
+    }
+    Ok(last)
+}
+
+/// AOSP `SetCapsForExec`: permitted and inheritable become `keep` (with CAP_SETPCAP
+/// effective while the bounding set is cut to `keep`), then every capability of `keep`
+/// is raised in the ambient set so it survives `execve`. Async-signal-safe.
+fn set_caps_for_exec(keep: u64, last_cap: u32) -> io::Result<()> {
+    let setpcap = 1u64 << CAP_SETPCAP;
+    capset(setpcap, keep | setpcap, keep)?;
+    for cap in (0..=last_cap).filter(|c| keep & (1 << c) == 0) {
+        prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(cap), 0)?;
+    }
+    capset(0, keep, keep)?;
+    for cap in (0..=last_cap).filter(|c| keep & (1 << c) != 0) {
+        prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+            libc::c_ulong::from(cap),
+        )?;
+    }
+    Ok(())
+}
+
+/// AOSP `DropInheritableCaps`. Async-signal-safe.
+fn drop_inheritable_caps() -> io::Result<()> {
+    let (effective, permitted, _) = capget()?;
+    capset(effective, permitted, 0)
+}
+
+/// Writes the seclabel a child execs with (`/proc/self/attr/exec`). Async-signal-safe.
+fn write_exec_label(label: &CString) -> io::Result<()> {
+    // SAFETY: a NUL-terminated constant path; the fd is closed below.
+    let fd = unsafe {
+        libc::open(
+            c"/proc/self/attr/exec".as_ptr(),
+            libc::O_WRONLY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let bytes = label.as_bytes();
+    // SAFETY: writes `bytes.len()` bytes from a live buffer to the fd opened above.
+    let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+    // SAFETY: closes the fd opened above exactly once.
+    unsafe { libc::close(fd) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Longest cgroup path a child builds (`<parent>/pid_<pid>/cgroup.procs`).
+const CGROUP_PATH_MAX: usize = 512;
+
+/// In the child: creates `<parent>/pid_<own pid>` and moves itself there. No allocation:
+/// the path is built in a stack buffer. Async-signal-safe.
+fn join_own_cgroup(parent: &[u8]) -> io::Result<()> {
+    let mut buf = [0u8; CGROUP_PATH_MAX];
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    let mut digits = [0u8; 12];
+    let mut n = pid.unsigned_abs();
+    let mut d = digits.len();
+    loop {
+        d -= 1;
+        digits[d] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
         }
     }
+    let mut len = 0;
+    for part in [parent, b"/pid_", &digits[d..]] {
+        let end = len + part.len();
+        if end + b"/cgroup.procs".len() + 1 > buf.len() {
+            return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+        }
+        buf[len..end].copy_from_slice(part);
+        len = end;
+    }
+    // `buf[len]` is 0: the directory path is NUL-terminated.
+    // SAFETY: `buf` holds a NUL-terminated path.
+    if unsafe { libc::mkdir(buf.as_ptr().cast(), 0o755) } < 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EEXIST) {
+            return Err(e);
+        }
+    }
+    let procs = b"/cgroup.procs";
+    buf[len..len + procs.len()].copy_from_slice(procs);
+    // SAFETY: `buf` holds a NUL-terminated path (zeros follow it).
+    let fd = unsafe { libc::open(buf.as_ptr().cast(), libc::O_WRONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // Writing 0 moves the writing process.
+    // SAFETY: writes one byte from a static buffer to the fd opened above.
+    let n = unsafe { libc::write(fd, b"0".as_ptr().cast(), 1) };
+    // SAFETY: closes the fd opened above exactly once.
+    unsafe { libc::close(fd) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 fn errno_io(e: Errno) -> io::Error {
@@ -118,6 +328,10 @@ struct ChildSetup {
     groups: Vec<libc::gid_t>,
     seclabel: Option<CString>,
     keep_fds: Vec<RawFd>,
+    /// The cgroup directory to create `pid_<pid>` in and join.
+    cgroup_parent: Option<Vec<u8>>,
+    /// `capabilities` to keep, and the kernel's last capability.
+    caps: Option<(u64, u32)>,
 }
 
 impl ChildSetup {
@@ -130,29 +344,26 @@ impl ChildSetup {
                 Ok(())
             }
         };
+        // First, so that nothing the child does escapes its cgroup.
+        if let Some(parent) = &self.cgroup_parent {
+            join_own_cgroup(parent)?;
+        }
         // SAFETY: setsid has no memory effects; failure (already a group leader) is harmless.
         unsafe { libc::setsid() };
+        // SAFETY: umask has no preconditions. AOSP's children start with umask 077.
+        unsafe { libc::umask(0o077) };
         for &fd in &self.keep_fds {
             // SAFETY: fcntl on an fd we own in this process; clears FD_CLOEXEC so it survives exec.
             check(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) })?;
         }
         if let Some(label) = &self.seclabel {
-            // SAFETY: a NUL-terminated constant path; the fd is closed below.
-            let fd = unsafe {
-                libc::open(
-                    c"/proc/self/attr/exec".as_ptr(),
-                    libc::O_WRONLY | libc::O_CLOEXEC,
-                )
-            };
-            check(fd)?;
-            let bytes = label.as_bytes();
-            // SAFETY: writes `bytes.len()` bytes from a live buffer to the fd opened above.
-            let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-            // SAFETY: closes the fd opened above exactly once.
-            unsafe { libc::close(fd) };
-            if n < 0 {
-                return Err(io::Error::last_os_error());
-            }
+            write_exec_label(label)?;
+        }
+        if self.caps.is_some() && self.uid != 0 {
+            // Keep the permitted set across the uid change (AOSP: SECBIT_KEEP_CAPS, locked).
+            let bits = prctl(libc::PR_GET_SECUREBITS, 0, 0)?;
+            let keep = libc::SECBIT_KEEP_CAPS | libc::SECBIT_KEEP_CAPS_LOCKED;
+            prctl(libc::PR_SET_SECUREBITS, (bits | keep) as libc::c_ulong, 0)?;
         }
         // SAFETY: geteuid/getgid/getuid have no preconditions.
         let (euid, cur_gid, cur_uid) = unsafe { (libc::geteuid(), libc::getgid(), libc::getuid()) };
@@ -168,17 +379,33 @@ impl ChildSetup {
             // SAFETY: plain system call with an integer argument.
             check(unsafe { libc::setuid(self.uid) })?;
         }
+        match self.caps {
+            Some((keep, last_cap)) => set_caps_for_exec(keep, last_cap)?,
+            None if self.uid != 0 => drop_inheritable_caps()?,
+            None => {}
+        }
         Ok(())
     }
 }
 
 impl Platform for RealPlatform {
     fn now(&self) -> Duration {
-        self.origin.elapsed()
+        boot_time()
     }
 
     fn spawn(&mut self, spec: &SpawnSpec) -> Result<i32, RcError> {
         let program = spec.path.display().to_string();
+        let caps = match spec.capabilities {
+            Some(keep) => Some((keep, check_capabilities(keep)?)),
+            None => None,
+        };
+        if let Some(parent) = &spec.cgroup_parent {
+            std::fs::DirBuilder::new()
+                .mode(0o755)
+                .recursive(true)
+                .create(parent)
+                .map_err(|e| RcError::io("mkdir", parent.display(), e))?;
+        }
         let mut keep: Vec<OwnedFd> = Vec::new();
         let mut env = spec.env.clone();
         for f in &spec.files {
@@ -213,6 +440,11 @@ impl Platform for RealPlatform {
                 .transpose()
                 .map_err(|_| RcError::Invalid(format!("seclabel of {program} contains NUL")))?,
             keep_fds: keep.iter().map(|f| f.as_raw_fd()).collect(),
+            cgroup_parent: spec
+                .cgroup_parent
+                .as_ref()
+                .map(|p| p.as_os_str().as_encoded_bytes().to_vec()),
+            caps,
         };
         let mut cmd = Command::new(&spec.path);
         if let Some(argv0) = spec.args.first() {
@@ -244,6 +476,55 @@ impl Platform for RealPlatform {
             Err(Errno::ESRCH) => nix::sys::signal::kill(Pid::from_raw(pid), sig)
                 .map_err(|e| RcError::io("kill", pid, errno_io(e))),
             Err(e) => Err(RcError::io("kill", pid, errno_io(e))),
+        }
+    }
+
+    fn kill_cgroup(&mut self, cgroup: &Path, signal: i32) -> Result<(), RcError> {
+        let shown = cgroup.display();
+        if signal == libc::SIGKILL {
+            // cgroup v2 `cgroup.kill` (Linux 5.14): also catches processes forking now.
+            match OpenOptions::new()
+                .write(true)
+                .open(cgroup.join("cgroup.kill"))
+                .and_then(|mut f| f.write_all(b"1"))
+            {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound && !cgroup.exists() => return Ok(()),
+                Err(_) => {}
+            }
+        }
+        let procs = match std::fs::read_to_string(cgroup.join("cgroup.procs")) {
+            Ok(p) => p,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(RcError::io("read cgroup.procs of", shown, e)),
+        };
+        let sig = Signal::try_from(signal).map_err(|e| RcError::io("kill", &shown, errno_io(e)))?;
+        for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            match nix::sys::signal::kill(Pid::from_raw(pid), sig) {
+                Ok(()) | Err(Errno::ESRCH) => {}
+                Err(e) => return Err(RcError::io("kill", pid, errno_io(e))),
+            }
+        }
+        Ok(())
+    }
+
+    fn remove_cgroup(&mut self, cgroup: &Path) -> Result<bool, RcError> {
+        match std::fs::remove_dir(cgroup) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => Ok(false),
+            Err(e) => Err(RcError::io("rmdir", cgroup.display(), e)),
+        }
+    }
+
+    fn kill_all(&mut self, signal: i32) {
+        if getpid() != 1 {
+            // Never signal every process of the machine a test runs on.
+            log::warn!("init: not PID 1: not signalling every process");
+            return;
+        }
+        if let Ok(sig) = Signal::try_from(signal) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(-1), sig);
         }
     }
 
@@ -437,6 +718,27 @@ impl Platform for RealPlatform {
             Ok(never) => match never {},
         }
     }
+}
+
+/// Sets init's own umask (AOSP's init runs with 0, so rc modes are exact).
+pub(crate) fn set_umask(mask: u32) {
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+}
+
+/// Mounts the cgroup v2 hierarchy at `dir` unless it is there already (AOSP
+/// `SetupCgroups`, `cgroups.json`'s `Cgroups2` entry).
+pub(crate) fn mount_cgroup2(dir: &Path) -> Result<(), RcError> {
+    if dir.join("cgroup.procs").exists() {
+        return Ok(());
+    }
+    nix::mount::mount(
+        Some("none"),
+        dir,
+        Some("cgroup2"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    )
+    .map_err(|e| RcError::io("mount cgroup2 on", dir.display(), errno_io(e)))
 }
 
 /// Makes this process a child subreaper (so orphans are reaped when not PID 1).
@@ -692,6 +994,17 @@ mod tests {
     }
 
     #[test]
+    fn capability_sets_are_checked_against_the_kernel() {
+        assert!(
+            last_valid_cap() >= 37,
+            "CAP_AUDIT_READ exists since Linux 3.16"
+        );
+        let e = check_capabilities(1 << 62).unwrap_err().to_string();
+        assert!(e.contains("not supported by the kernel"), "{e}");
+        assert!(check_capabilities(1 << 21).is_ok());
+    }
+
+    #[test]
     fn spawn_reports_missing_programs_and_reaps() {
         let mut p = RealPlatform::new();
         let d = tempfile::tempdir().unwrap();
@@ -711,11 +1024,13 @@ mod tests {
             },
             files: Vec::new(),
             sockets: Vec::new(),
+            cgroup_parent: None,
+            capabilities: None,
         };
         let err = p.spawn(&spec("/nonexistent/prog", &["prog"])).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/prog"), "{err}");
         let pid = p
-            .spawn(&spec("/bin/sh", &["sh", "-c", "echo $V; exit 3"]))
+            .spawn(&spec("/bin/sh", &["sh", "-c", "echo $V $(umask); exit 3"]))
             .unwrap();
         let mut got = Vec::new();
         while got.is_empty() {
@@ -723,6 +1038,7 @@ mod tests {
             got = p.reap().into_iter().filter(|(p, _)| *p == pid).collect();
         }
         assert_eq!(got, vec![(pid, ExitStatus::Exited(3))]);
-        assert_eq!(std::fs::read_to_string(&out).unwrap(), "env-ok\n");
+        // Children start with AOSP's umask 077.
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "env-ok 0077\n");
     }
 }

@@ -1,6 +1,6 @@
-//! Parses fixtures that reproduce the constructs of AOSP's `rootdir/init.rc` and AVF's
-//! Microdroid `init.rc`, our own `rootdir/init.rc`, and a malformed file; runs the
-//! verifier on them.
+//! Parses AOSP's own rc files (`tests/fixtures/aosp/`: Microdroid's `init.rc`, AOSP's
+//! `init.zygote64.rc`), a fixture reproducing the constructs of AOSP's `rootdir/init.rc`,
+//! our own `rootdir/init.rc`, and a malformed file; runs the verifier on them.
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -48,7 +48,6 @@ fn aosp_constructs_parse_without_syntax_errors() {
         "init_user0",
         "installkey",
         "load_persist_props",
-        "mark_post_data",
         "parse_apex_configs",
         "sysclktz",
     ]
@@ -65,22 +64,31 @@ fn aosp_constructs_parse_without_syntax_errors() {
 }
 
 #[test]
-fn microdroid_constructs_parse_without_syntax_errors() {
-    let c = parse("tests/fixtures/microdroid_constructs.rc");
-    assert_eq!(c.syntax_errors(), 0, "{:#?}", c.diagnostics);
-    let want: BTreeSet<String> = ["mark_post_data", "perform_apex_config"]
-        .map(String::from)
-        .into();
-    assert_eq!(unsupported(&c), want);
+fn microdroid_init_rc_parses_cleanly() {
+    let c = parse("tests/fixtures/aosp/microdroid.init.rc");
+    // perform_apex_config and mark_post_data are accepted (logged once as not applicable).
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
     let names: Vec<&str> = c.services.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(
         names,
-        ["tombstone_transmit", "apexd-vm", "ueventd", "console"]
+        ["apexd-vm", "ueventd", "console", "init_debug_policy"]
     );
-    let ueventd = &c.services[2];
-    assert!(ueventd.critical.is_some() && ueventd.shutdown_critical);
+    let ueventd = &c.services[1];
+    assert!(ueventd.critical.is_some());
     assert_eq!(ueventd.seclabel.as_deref(), Some("u:r:ueventd:s0"));
-    assert_eq!(ueventd.capabilities.as_ref().unwrap().len(), 11);
+    assert_eq!(ueventd.capabilities.unwrap().count_ones(), 12);
+}
+
+#[test]
+fn zygote_critical_window_expands() {
+    let c = parse("tests/fixtures/aosp/init.zygote64.rc");
+    assert_eq!(c.syntax_errors(), 0, "{:#?}", c.diagnostics);
+    // `window=${zygote.critical_window.minute:-off}`: unset, so `off`: not critical.
+    assert!(c.services[0].critical.is_none());
+    assert_eq!(
+        unsupported(&c),
+        ["priority", "writepid"].map(String::from).into()
+    );
 }
 
 #[test]
@@ -146,20 +154,19 @@ fn verify(files: &[&str]) -> (i32, String) {
 
 #[test]
 fn verifier_exit_status() {
-    let (code, out) = verify(&["tests/fixtures/microdroid_constructs.rc"]);
+    let (code, out) = verify(&[
+        "tests/fixtures/aosp/microdroid.init.rc",
+        "tests/fixtures/aosp/init.zygote64.rc",
+    ]);
     assert_eq!(code, 0, "{out}");
-    assert!(
-        out.contains("unsupported command 'perform_apex_config' at "),
-        "{out}"
-    );
     assert!(out.contains("0 syntax error(s), 2 unsupported"), "{out}");
     let (code, out) = verify(&["tests/fixtures/aosp_constructs.rc"]);
     assert_eq!(code, 0, "{out}");
     // The same service defined in two files is a duplicate: a syntax error.
-    let (code, out) = verify(&["tests/fixtures/microdroid_constructs.rc", "rootdir/init.rc"]);
+    let (code, out) = verify(&["tests/fixtures/aosp/microdroid.init.rc", "rootdir/init.rc"]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("init.rc:49: ignored duplicate definition of service 'ueventd'"),
+        out.contains("init.rc:71: ignored duplicate definition of service 'ueventd'"),
         "{out}"
     );
     let (code, out) = verify(&["tests/fixtures/malformed.rc"]);

@@ -48,11 +48,16 @@ fn boots_serves_properties_and_shuts_down() {
         &root.join("proc/cmdline"),
         "console=ttyAMA0 androidboot.hardware=virt panic=-1\n",
     );
+    // /data mounted: the shutdown runs its whole stop sequence.
+    write(
+        &root.join("proc/mounts"),
+        "tmpfs /data tmpfs rw,nosuid 0 0\n",
+    );
     write(
         &root.join("init.rc"),
         &format!(
             "on early-init
-    exec -- /bin/sh -c \"echo exec-output; /bin/grep SigBlk /proc/self/status\"
+    exec -- /bin/sh -c \"echo exec-output $$(umask) > {root}/exec.out; /bin/grep SigBlk /proc/self/status >> {root}/exec.out; echo to-null\"
     wait_for_prop ro.cold_boot_done true
     write {root}/after_wait ${{ro.boot.hardware}}
 on init
@@ -108,17 +113,15 @@ service svc /bin/sh -c \"echo svc-started; exec /bin/sleep 100\"
     assert_eq!(get_property(&socket, "sys.test").unwrap(), None);
     assert!(!root.join("after_wait").exists());
     let console = || std::fs::read_to_string(dev.join("console")).unwrap_or_default();
-    assert!(
-        eventually(500, || console().contains("exec-output")),
-        "{}",
-        console()
-    );
-    // init blocks SIGCHLD for its signalfd; children start with an empty mask.
+    let exec_out = || std::fs::read_to_string(root.join("exec.out")).unwrap_or_default();
+    // Children start with umask 077; init blocks SIGCHLD for its signalfd, children start
+    // with an empty mask.
     let empty_mask = "SigBlk:\t0000000000000000";
     assert!(
-        eventually(500, || console().contains(empty_mask)),
+        eventually(500, || exec_out().contains("exec-output 0077")
+            && exec_out().contains(empty_mask)),
         "{}",
-        console()
+        exec_out()
     );
 
     // What ueventd does after coldboot.
@@ -138,7 +141,16 @@ service svc /bin/sh -c \"echo svc-started; exec /bin/sleep 100\"
         get_property(&socket, "vendor.seen").unwrap().as_deref(),
         Some("1")
     );
-    assert_eq!(get_property(&socket, "vendor.txt").unwrap(), None);
+    // Every regular file of an init directory is parsed (AOSP `ParseConfigDir`).
+    assert_eq!(
+        get_property(&socket, "vendor.txt").unwrap().as_deref(),
+        Some("1")
+    );
+    // exec children's stdout is <dev>/null (here a plain file), not the console.
+    assert!(std::fs::read_to_string(dev.join("null"))
+        .unwrap()
+        .contains("to-null"));
+    assert!(!console().contains("to-null"));
     assert!(
         eventually(500, || console().contains("svc-started")),
         "{}",

@@ -26,22 +26,31 @@ pub const VENDOR_MODULES: &[&str] = &[
     "squashfs", "erofs",
 ];
 
-/// The demo vendor's rc: report at `early-init`, leave the DICE chain on the results
-/// disk (`/dev/vdb`), check `/dev/block/zram0`'s mode from the vendor ueventd.rc (system
-/// is AID 1000), and shut down
-/// when boot completes.
+/// The demo vendor's rc: report at `early-init`, check `/dev/block/zram0`'s mode from the
+/// vendor ueventd.rc (system is AID 1000), run the payload manager's next DICE step
+/// (`dice_next`: the "Microdroid payload" node with [`PAYLOAD_CODE_HASH`] and
+/// [`PAYLOAD_AUTHORITY_HASH`], `/microdroid_resources` removed and unmounted), leave the
+/// 5-certificate chain on the results disk (`/dev/vdb`), and shut down when boot completes.
 pub const VENDOR_RC: &str = r#"# The demo vendor's rc file (parsed after the system's, before early-init runs).
 on early-init
-    exec -- /vendor/bin/busybox sh -c "echo DEMO vendor early-init: $$(/vendor/bin/busybox wc -l < /proc/modules) modules loaded"
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; echo DEMO vendor early-init: $$(/vendor/bin/busybox wc -l < /proc/modules) modules loaded"
 
 on init
-    exec -- /vendor/bin/busybox tar -cf /dev/vdb -C /microdroid_resources dice_chain.raw
-    exec -- /vendor/bin/busybox sh -c "echo DEMO zram0: $$(/vendor/bin/busybox stat -c '%a %u %g' /dev/block/zram0)"
-    exec -- /system/bin/sepolicy getcon /dev/block/zram0 /vendor/etc/init/demo.rc /microdroid_resources/dice_chain.raw
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; echo DEMO zram0: $$(/vendor/bin/busybox stat -c '%a %u %g' /dev/block/zram0)"
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; exec /system/bin/sepolicy getcon /dev/block/zram0 /vendor/etc/init/demo.rc /microdroid_resources/dice_chain.raw"
+    mkdir /dev/demo 0700
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; exec /system/bin/dice_next --output /dev/demo/dice_chain.raw --code-hash c0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0de --authority-hash a11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11c --security-version 1"
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; echo DEMO microdroid_resources after the next step: $$(/vendor/bin/busybox ls -A /microdroid_resources | /vendor/bin/busybox wc -l) entries, $$(/vendor/bin/busybox grep -c ' /microdroid_resources ' /proc/mounts) mounts"
+    exec -- /vendor/bin/busybox tar -cf /dev/vdb -C /dev/demo dice_chain.raw
 
 on property:dev.bootcomplete=1
     setprop sys.powerctl shutdown
 "#;
+
+/// The demo payload's code hash (`--code-hash` in [`VENDOR_RC`]).
+pub const PAYLOAD_CODE_HASH: &str = "c0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0dec0de";
+/// The demo payload's authority hash (`--authority-hash` in [`VENDOR_RC`]).
+pub const PAYLOAD_AUTHORITY_HASH: &str = "a11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11ca11c";
 
 /// The demo vendor's ueventd.rc.
 pub const VENDOR_UEVENTD_RC: &str = "/dev/block/zram0 0640 system system\n";
@@ -111,7 +120,7 @@ pub fn boot(d: &Demo) -> Result<(BootLog, Vec<u8>), HarnessError> {
     opendice::boot_and_read_region(&d.guest, &d.region)
 }
 
-/// `dice_chain.raw` from the results disk (a tar archive the guest wrote).
+/// The `dice_chain.raw` the guest's next step wrote, from the results disk (a tar archive).
 pub fn chain_from_results(results: &Path) -> Result<Vec<u8>, HarnessError> {
     let dir = tempfile::tempdir().map_err(io("tempdir"))?;
     run(Command::new("tar")
@@ -179,15 +188,19 @@ pub fn check(d: &Demo, log: &BootLog, region_after: &[u8]) -> Result<Outcome, Ha
     let bytes = chain_from_results(&d.results)?;
     let summary = dice_vendor::verify_chain_bytes(&bytes)
         .map_err(|e| HarnessError::Missing(format!("the guest's dice_chain.raw: {e}")))?;
+    check_next_step(d, log, &bytes, &summary)?;
+    // The vendor node is the payload node's parent.
     let leaf = summary
         .nodes
-        .last()
-        .ok_or_else(|| HarnessError::Missing("empty DICE chain".into()))?;
+        .iter()
+        .rev()
+        .nth(1)
+        .ok_or_else(|| HarnessError::Missing("DICE chain without a vendor node".into()))?;
     let sha512 = |b: &[u8]| dice_vendor::crypto::sha512(b).to_vec();
     let checks = [
         (
             leaf.component_name.as_deref() == Some("Microdroid vendor"),
-            "leaf component name",
+            "vendor node component name",
         ),
         (leaf.code_hash == sha512(&d.vendor.root_digest), "code hash"),
         (
@@ -216,4 +229,103 @@ pub fn check(d: &Demo, log: &BootLog, region_after: &[u8]) -> Result<Outcome, Ha
             .collect(),
         vendor_modules,
     })
+}
+
+/// The consumer side of the demo boot: the guest's `dice_next` ran from the vendor rc
+/// (its line, `/microdroid_resources` empty and unmounted afterwards), its chain ends with
+/// the "Microdroid payload" node of the rc's inputs above the vendor node, `dice_vendor
+/// expect` on the demo's image equals that vendor node, a policy built from it accepts
+/// the chain, and policies with a higher minimum security version or another authority
+/// hash refuse it, naming the node and the constraint.
+pub fn check_next_step(
+    d: &Demo,
+    log: &BootLog,
+    chain: &[u8],
+    summary: &dice_vendor::ChainSummary,
+) -> Result<(), HarnessError> {
+    let fail = |what: String| HarnessError::Missing(log.report(&what));
+    let ran = "dice_next: \"Microdroid payload\" node written to /dev/demo/dice_chain.raw";
+    if !log.grep(ran).any(|l| {
+        l.contains(&format!("({} certificates); removed /microdroid_resources/dice_chain.raw; unmounted /microdroid_resources", summary.nodes.len()))
+    }) {
+        return Err(fail(format!("no `{ran} …` line")));
+    }
+    if !log.has_line("DEMO microdroid_resources after the next step: 0 entries, 0 mounts") {
+        return Err(fail(
+            "/microdroid_resources still has files or is still mounted".into(),
+        ));
+    }
+    let [.., vendor, payload] = summary.nodes.as_slice() else {
+        return Err(fail("the chain has fewer than two certificates".into()));
+    };
+    let hex = dice_vendor::hex::encode;
+    let payload_ok = payload.component_name.as_deref() == Some("Microdroid payload")
+        && hex(&payload.code_hash) == PAYLOAD_CODE_HASH
+        && hex(&payload.authority_hash) == PAYLOAD_AUTHORITY_HASH
+        && payload.security_version == Some(1)
+        && payload.mode == dice_vendor::Mode::Normal;
+    if !payload_ok {
+        return Err(fail(format!(
+            "payload node is not the rc's: {}",
+            payload.show_line(summary.nodes.len())
+        )));
+    }
+    let image = d.guest.work.path().join("vendor.img");
+    let expected = dice_vendor::expected_vendor_node(&image)
+        .map_err(|e| HarnessError::Missing(format!("dice_vendor expect: {e}")))?;
+    let same = vendor.component_name.as_deref() == Some(expected.component_name.as_str())
+        && vendor.code_hash == expected.code_hash
+        && vendor.authority_hash == expected.authority_hash
+        && vendor.security_version == Some(expected.security_version)
+        && vendor.config_descriptor == expected.config_descriptor
+        && vendor.mode == expected.mode;
+    if !same {
+        return Err(HarnessError::Missing(format!(
+            "expect {} differs from the guest's vendor node {}",
+            expected.to_json(),
+            vendor.show_line(summary.nodes.len() - 1)
+        )));
+    }
+    let policy = expected.to_policy().to_text();
+    let parse = |text: &str| {
+        dice_vendor::Policy::parse(text.as_bytes())
+            .map_err(|e| HarnessError::Missing(format!("policy: {e}")))
+    };
+    dice_vendor::verify_with_policy(chain, &parse(&policy)?).map_err(|e| {
+        HarnessError::Missing(format!(
+            "the policy from expect refuses the guest's chain: {e}"
+        ))
+    })?;
+    let sv = expected.security_version;
+    let vendor_index = summary.nodes.len() - 1;
+    let other = hex(&[0xee; 64]);
+    let stricter = [
+        (
+            policy.replace(
+                &format!("greater-or-equal {sv}"),
+                &format!("greater-or-equal {}", sv + 1),
+            ),
+            format!(
+                "node {vendor_index} (\"Microdroid vendor\"): security_version greater-or-equal {} not met: found {sv}",
+                sv + 1
+            ),
+        ),
+        (
+            policy.replace(&hex(&expected.authority_hash), &other),
+            format!(
+                "node {vendor_index} (\"Microdroid vendor\"): authority_hash exact {other} not met"
+            ),
+        ),
+    ];
+    for (text, reason) in stricter {
+        match dice_vendor::verify_with_policy(chain, &parse(&text)?) {
+            Err(dice_vendor::PolicyError::Mismatch(m)) if m.to_string().contains(&reason) => {}
+            other => {
+                return Err(HarnessError::Missing(format!(
+                    "a stricter policy gave {other:?}, expected a refusal with {reason:?}"
+                )))
+            }
+        }
+    }
+    Ok(())
 }

@@ -36,6 +36,7 @@ pub const APPLET_LINKS: &[&str] = &[
     "restorecon",
     "setprop",
     "getprop",
+    "dice_next",
 ];
 
 /// The target directory for guest builds (separate from the host's, so a guest build
@@ -103,7 +104,15 @@ pub fn base_initramfs(arch: Arch, kernel: &Kernel) -> Result<Archive, HarnessErr
     )?;
     a.add_host_tree("/system", &root.join("rootdir/system"))?;
     // Mount points the first stage and the rc files use.
-    for d in ["/proc", "/sys", "/dev", "/vendor", "/microdroid_resources"] {
+    for d in [
+        "/proc",
+        "/sys",
+        "/dev",
+        "/vendor",
+        "/microdroid_resources",
+        "/data",
+        "/mnt",
+    ] {
         a.add_dir(d, 0o755)?;
     }
     Ok(a)

@@ -46,7 +46,7 @@ const RESULTS_SIZE: u64 = 1 << 20;
 /// saves the file on the results disk as a tar archive (tar records the size, so the
 /// host reads back exactly the file, whatever follows on the disk).
 const SAVE_RC: &str = r#"on early-init
-    exec -- /vendor/bin/busybox sh -c "cd /microdroid_resources && echo DICE_FILE: $$(stat -c '%a %u:%g' dice_chain.raw) && echo DICE_MOUNT: $$(grep ' /microdroid_resources ' /proc/mounts) && tar -cf /dev/vdb dice_chain.raw && sync && echo DICE_SAVED"
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; cd /microdroid_resources && echo DICE_FILE: $$(stat -c '%a %u:%g' dice_chain.raw) && echo DICE_MOUNT: $$(grep ' /microdroid_resources ' /proc/mounts) && tar -cf /dev/vdb dice_chain.raw && sync && echo DICE_SAVED"
 "#;
 
 /// A vendor tree with busybox and `rc` as its init file.
@@ -62,7 +62,7 @@ fn tree(rc: &str) -> VendorTree {
 /// returns (the region size, a native-endian u64).
 fn save_and_probe_device_rc() -> String {
     format!(
-        "{SAVE_RC}    exec -- /vendor/bin/busybox sh -c \"echo DICE_DEV: \
+        "{SAVE_RC}    exec -- /vendor/bin/busybox sh -c \"exec >/dev/console 2>&1; echo DICE_DEV: \
          $$(stat -c '%A %u:%g' {dev}) $$(dd if={dev} bs=16 count=1 2>/dev/null | od -An -tx1)\"\n",
         dev = opendice::DEVICE,
     )

@@ -11,7 +11,8 @@ fn demo_boot_is_complete() {
     let d = demo::prepare(Arch::Aarch64).expect("demo guest");
     let (log, region_after) = demo::boot(&d).expect("boot");
     let outcome = demo::check(&d, &log, &region_after).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(outcome.chain.len(), 4, "{:?}", outcome.chain);
+    assert_eq!(outcome.chain.len(), 5, "{:?}", outcome.chain);
     assert!(outcome.chain[3].contains("name=\"Microdroid vendor\""));
+    assert!(outcome.chain[4].contains("name=\"Microdroid payload\""));
     eprintln!("{}{}", log.timeline_table(), outcome.vendor_modules);
 }

@@ -1,13 +1,20 @@
-//! The rc interpreter in a real guest (issues 8 and 9): the first stage execs
-//! `/system/bin/init second_stage`, which runs the system init.rc and the vendor's rc files
-//! from the verified vendor partition. One aarch64 boot checks, in causal order: `on
-//! early-init` with `exec`, `mkdir` and `write`; a oneshot service that sets a property
-//! through the property socket; the property trigger that fires on it; a service crashing
-//! in a loop (restarted with back-off while the boot completes); orphans re-parented to
-//! PID 1 and reaped by it, with no zombie left (checked from the guest); a malformed vendor
-//! rc whose every problem is logged with `file:line` without stopping the boot; and a
-//! clean power-off through `setprop sys.powerctl shutdown`. A host test runs the
-//! verifier (`init --verify`) on the same rc files.
+//! The rc interpreter in a real guest (issues 8, 9 and 15): the first stage execs
+//! `/system/bin/init second_stage`, which runs our init.rc (Microdroid's) and the vendor's
+//! rc files from the verified vendor partition. One aarch64 boot, with
+//! `androidboot.hardware=rctest` on the command line and a writable ext4 disk, checks in
+//! causal order: every construct of Microdroid's init.rc (between our init.rc and the
+//! vendor's); `exec` children with `/dev/null` stdio; a oneshot service that sets a
+//! property through the socket and the trigger that fires on it; a service crashing in a
+//! loop (restarted `restart_period` after each start while the boot completes); what the
+//! guest reports from `/proc` after `dev.bootcomplete=1`: the capability sets and umask of
+//! services, `/` read-only `nodev` and `/data` `noexec,nosuid,nodev`, autoloading off,
+//! `ro.hardware` from the command line; a `setsid()` child killed with its service's
+//! cgroup; a restarted ueventd that does not replay coldboot; orphans reaped by PID 1,
+//! no zombie; a malformed vendor rc whose every problem is logged with `file:line`; and
+//! a shutdown through `sys.powerctl` that unmounts the ext4 cleanly (checked on the
+//! host: no `needs_recovery`). A second boot crash-loops a `critical` service into
+//! `INIT_FATAL reason=CRITICAL_SERVICE`. A host test runs the verifier (`init --verify`)
+//! on the same rc files.
 
 use std::path::Path;
 use std::process::Command;
@@ -46,19 +53,47 @@ on boot
     setprop vendor.rctest.never 1
 "#;
 
-/// The interpreter under test: every construct of the issue, with markers to order.
+/// The interpreter under test: with our init.rc, every construct of Microdroid's init.rc
+/// (import, exec_start, export, ${} in mkdir and setprop, wait_for_prop,
+/// perform_apex_config, `on init && property:`, two-property triggers, stdio_to_kmsg,
+/// capabilities, setenv, console, oneshot, disabled, user/group), with markers to order.
 const RCTEST_RC: &str = r#"# The rc interpreter QEMU test (qemu-tests/tests/init_rc.rs).
+import /vendor/etc/rctest/imported.rc
+
 on early-init
     exec -- /vendor/bin/busybox printf "RC_%s\n" EARLY_INIT_STDOUT
     mkdir /dev/rctest 0710 root root
     write /dev/rctest/written write-ok-v${ro.property_service.version}
     exec -- /vendor/bin/busybox sh /vendor/etc/rctest/check_early.sh
+    exec_start rctest_policy
+    export RCTEST_EXPORTED from-export
+
+on init
+    mkdir /mnt/scratch 0755 root root
+    mkdir /dev/rctest/${ro.hardware} 0750 root 6000
+    chmod 0666 /dev/rctest/written
+    perform_apex_config
+    setprop vendor.rctest.hw ${ro.hardware}
+    start rctest_setsid
+
+on init && property:ro.hardware=rctest
+    exec -- /vendor/bin/busybox sh -c "echo RC_HARDWARE_TRIGGER > /dev/kmsg"
+
+on post-fs-data
+    mount ext4 /dev/block/vdb /mnt/scratch rw
+    wait_for_prop vendor.rctest.setsid done
 
 on property:vendor.rctest.oneshot=done
     exec -- /vendor/bin/busybox sh -c "echo RC_PROPERTY_TRIGGER > /dev/kmsg"
 
 on property:dev.bootcomplete=1 && property:vendor.rctest.oneshot=done
     start rctest_finish
+
+service rctest_policy /vendor/bin/busybox sh -c "echo RC_POLICY_RAN > /dev/kmsg"
+    user root
+    oneshot
+    disabled
+    stdio_to_kmsg
 
 service rctest_oneshot /vendor/bin/busybox sh /vendor/etc/rctest/oneshot.sh
     class main
@@ -70,11 +105,26 @@ service rctest_crasher /vendor/bin/busybox sh /vendor/etc/rctest/crasher.sh
     console
     restart_period 1
 
+service rctest_caps /vendor/bin/busybox sh /vendor/etc/rctest/caps.sh
+    class main
+    user system
+    group system log
+    capabilities NET_ADMIN NET_RAW
+    setenv RCTEST_ENV from-setenv
+
+service rctest_setsid /vendor/bin/busybox sh /vendor/etc/rctest/setsid.sh
+    oneshot
+    disabled
+
 service rctest_finish /vendor/bin/busybox sh /vendor/etc/rctest/finish.sh
     oneshot
     disabled
     console
 "#;
+
+/// Imported by rctest.rc.
+const IMPORTED_RC: &str =
+    "on boot\n    exec -- /vendor/bin/busybox sh -c \"echo RC_IMPORTED_RAN > /dev/kmsg\"\n";
 
 /// Run by `exec` in early-init: what `mkdir` and `write` did.
 const CHECK_EARLY_SH: &str = r#"log() { echo "$*" > /dev/kmsg; }
@@ -97,11 +147,38 @@ if [ $((n % 2)) -eq 0 ]; then kill -KILL $$; fi
 exit 1
 "#;
 
-/// Started once boot completed: waits for two restarts of the crasher, stops it, makes an
-/// orphan and watches PID 1 reap it, scans /proc for zombies, then powers off. Every wait
-/// is bounded; the test asserts on what it logs, never on time.
+/// A non-root service with capabilities: its own sets, umask and environment.
+const CAPS_SH: &str = r#"st() { sed -n "s/^$1:[[:space:]]*//p" /proc/$$/status; }
+echo "RC_CAPS uid=$(id -u) bnd=$(st CapBnd) amb=$(st CapAmb) eff=$(st CapEff) umask=$(st Umask) env=$RCTEST_ENV,$RCTEST_EXPORTED" > /dev/kmsg
+"#;
+
+/// Leaves a child in a new session, then exits: init kills it with the cgroup.
+const SETSID_SH: &str = r#"setsid sleep 1000 &
+echo $! > /dev/rctest/setsid.pid
+echo "RC_SETSID_CHILD $! sid=$(cut -d' ' -f6 /proc/$!/stat)" > /dev/kmsg
+/system/bin/setprop vendor.rctest.setsid done
+exit 0
+"#;
+
+/// Started once boot completed: reports what /proc shows, waits for two restarts of the
+/// crasher, stops it, restarts ueventd, makes an orphan and watches PID 1 reap it, scans
+/// /proc for zombies, writes to the ext4, then powers off. Every wait is bounded; the test
+/// asserts on what it logs, never on time.
 const FINISH_SH: &str = r#"log() { echo "$*" > /dev/kmsg; }
+st() { sed -n "s/^$2:[[:space:]]*//p" /proc/$1/status; }
 log "RC_FINISH bootcomplete=$(/system/bin/getprop dev.bootcomplete)"
+log "RC_HARDWARE $(/system/bin/getprop ro.hardware) $(/system/bin/getprop vendor.rctest.hw) $(stat -c '%a %u:%g' /dev/rctest/rctest)"
+log "RC_MODPROBE [$(cat /proc/sys/kernel/modprobe)]"
+log "RC_MOUNT_ROOT $(awk '$2 == "/" { print $4 }' /proc/mounts | tail -n 1)"
+log "RC_MOUNT_DATA $(awk '$2 == "/data" { print $4 }' /proc/mounts)"
+if touch /rctest-write 2>/dev/null; then log RC_ROOT_WRITABLE; else log RC_ROOT_READONLY; fi
+u=$(pidof ueventd)
+log "RC_UEVENTD pid=$u bnd=$(st $u CapBnd) amb=$(st $u CapAmb) umask=$(st $u Umask)"
+log "RC_FINISH_UMASK $(st $$ Umask)"
+spid=$(cat /dev/rctest/setsid.pid)
+i=0
+while [ -e /proc/$spid ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+if [ -e /proc/$spid ]; then log "RC_SETSID_LEFT $spid"; else log "RC_SETSID_GONE $spid"; fi
 runs() { wc -l < /dev/rctest/crasher.runs 2>/dev/null || echo 0; }
 i=0
 while [ "$(runs)" -lt 3 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
@@ -114,6 +191,16 @@ done
 log "RC_CRASHER_STATE $(/system/bin/getprop init.svc.rctest_crasher)"
 log "RC_ONESHOT_STATE $(/system/bin/getprop init.svc.rctest_oneshot)"
 log "RC_NEVER [$(/system/bin/getprop vendor.rctest.never)]"
+log "RC_BOOTTIME $(/system/bin/getprop ro.boottime.ueventd)"
+
+# A restarted ueventd (not a crash: the critical count does not grow).
+/system/bin/setprop ctl.restart ueventd
+i=0
+while { [ "$(pidof ueventd)" = "$u" ] || [ -z "$(pidof ueventd)" ]; } && [ $i -lt 300 ]; do
+    sleep 0.1; i=$((i+1))
+done
+sleep 1
+log "RC_UEVENTD_RESTARTED $(/system/bin/getprop init.svc.ueventd) new=$(pidof ueventd)"
 
 # An orphan: the intermediate shell exits at once, so `sleep` is re-parented to PID 1.
 sh -c 'sleep 1 & echo $! > /dev/rctest/orphan.pid'
@@ -145,6 +232,8 @@ for f in /proc/[0-9]*/stat; do
     fi
 done
 log "RC_ZOMBIES $zombies"
+echo data > /mnt/scratch/written
+log "RC_SCRATCH $(awk '$2 == "/mnt/scratch" { print $1, $4 }' /proc/mounts)"
 log RC_SHUTDOWN
 /system/bin/setprop sys.powerctl shutdown
 "#;
@@ -155,9 +244,12 @@ fn vendor_tree(arch: Arch) -> VendorTree {
     for (rel, text) in [
         ("etc/init/bad.rc", BAD_RC),
         ("etc/init/rctest.rc", RCTEST_RC),
+        ("etc/rctest/imported.rc", IMPORTED_RC),
         ("etc/rctest/check_early.sh", CHECK_EARLY_SH),
         ("etc/rctest/oneshot.sh", ONESHOT_SH),
         ("etc/rctest/crasher.sh", CRASHER_SH),
+        ("etc/rctest/caps.sh", CAPS_SH),
+        ("etc/rctest/setsid.sh", SETSID_SH),
         ("etc/rctest/finish.sh", FINISH_SH),
     ] {
         t.file(rel, 0o644, text.as_bytes()).expect("vendor file");
@@ -201,12 +293,57 @@ fn assert_in_order(log: &BootLog, steps: &[(&str, usize)]) {
     }
 }
 
+/// A 16 MiB ext4 image the guest mounts read-write and must unmount cleanly.
+fn scratch_ext4(dir: &Path) -> std::path::PathBuf {
+    let img = dir.join("scratch.ext4");
+    let f = std::fs::File::create(&img).expect("create scratch");
+    f.set_len(16 << 20).expect("size scratch");
+    let st = Command::new("mkfs.ext4")
+        .args(["-q", "-F"])
+        .arg(&img)
+        .status()
+        .expect("mkfs.ext4");
+    assert!(st.success(), "mkfs.ext4 failed");
+    img
+}
+
+/// `Filesystem features:` of an ext4 image (`dumpe2fs -h`).
+fn ext4_features(img: &Path) -> String {
+    let out = Command::new("dumpe2fs")
+        .arg("-h")
+        .arg(img)
+        .output()
+        .expect("dumpe2fs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines()
+        .find_map(|l| l.strip_prefix("Filesystem features:"))
+        .unwrap_or_else(|| panic!("no features in dumpe2fs output:\n{text}"))
+        .trim()
+        .to_owned()
+}
+
+/// The value after `key=` in a probe line (space-separated fields).
+fn field<'a>(line: &'a str, key: &str) -> &'a str {
+    line.split(' ')
+        .find_map(|f| f.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
+        .unwrap_or_else(|| panic!("no {key}= in {line:?}"))
+}
+
+/// Microdroid's ueventd capability list (CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID
+/// MKNOD NET_ADMIN SETGID SETUID SYS_MODULE SYS_RAWIO SYS_ADMIN) as /proc prints it.
+const UEVENTD_CAPS: &str = "00000000082310df";
+/// NET_ADMIN (12) and NET_RAW (13).
+const RCTEST_CAPS: &str = "0000000000003000";
+
 #[test]
 fn vendor_rc_runs_in_order_and_powers_off_cleanly() {
     let arch = Arch::Aarch64;
     let mut g = Guest::new(arch).expect("guest");
     g.vendor(&vendor_tree(arch), &VendorOptions::default())
         .expect("vendor image");
+    let scratch = scratch_ext4(g.work.path());
+    g.disk(&scratch, false);
+    g.append.push("androidboot.hardware=rctest".into());
     let log = g.boot().expect("boot");
     eprintln!(
         "booted and powered off in {:?}\n{}",
@@ -245,22 +382,35 @@ fn vendor_rc_runs_in_order_and_powers_off_cleanly() {
         log.report("the unterminated line ran")
     );
 
-    // early-init: exec, mkdir (mode and owner applied), write (with ${} expansion).
-    // The exec child's stdout is the console (the command line logged by init reads
-    // `printf RC_%s\n EARLY_INIT_STDOUT`, so this cannot match it).
-    log.assert_contains("RC_EARLY_INIT_STDOUT");
+    // ro.hardware from the command line (ExportKernelBootProps), expanded and triggered on.
+    line_at(
+        &log,
+        "init: ro.hardware=rctest ro.bootmode=unknown; 0 property(ies) from .prop files",
+    );
+    line_at(&log, "RC_HARDWARE_TRIGGER");
+    line_at(&log, "RC_HARDWARE rctest rctest 750 0:6000");
+
+    // early-init: exec (stdout is /dev/null, as AOSP's), mkdir, write with ${}, exec_start
+    // of a stdio_to_kmsg service, the import.
+    log.assert_lacks("RC_EARLY_INIT_STDOUT");
     let early = prefix_at(
         &log,
         "init: exec '/vendor/bin/busybox printf RC_%s\\n EARLY_INIT_STDOUT' pid=",
     );
     let mkdir = line_at(&log, "RC_MKDIR mode=710 owner=0:0");
     let write = line_at(&log, "RC_WRITE write-ok-v2");
+    let policy = line_at(&log, "RC_POLICY_RAN");
+    line_at(&log, "RC_IMPORTED_RAN");
+    line_at(
+        &log,
+        "init: perform_apex_config: not applicable here (no APEXes); nothing done",
+    );
+    assert_eq!(log.grep("mark_post_data: not applicable").count(), 1);
     let early_action = prefix_at(
         &log,
-        &format!("init: action on=early-init {RC_DIR}/rctest.rc:2"),
+        &format!("init: action on=early-init {RC_DIR}/rctest.rc:4"),
     );
-    // The oneshot ran once, set its property over the socket, and stayed stopped. (Its
-    // output may precede init's `started` line: the child runs as soon as it is forked.)
+    // The oneshot ran once, set its property over the socket, and stayed stopped.
     let oneshot_started = prefix_at(&log, "init: service rctest_oneshot started pid=");
     let oneshot = line_at(&log, "RC_ONESHOT_RAN");
     let oneshot_exit = line_at(&log, "init: service rctest_oneshot exited status=0");
@@ -272,17 +422,73 @@ fn vendor_rc_runs_in_order_and_powers_off_cleanly() {
     );
     log.assert_lacks("init: service rctest_oneshot restarting");
     line_at(&log, "RC_ONESHOT_STATE stopped");
-    // The property trigger fired on it, before the action waiting for both properties.
     let trigger_action = prefix_at(
         &log,
-        &format!("init: action on=property:vendor.rctest.oneshot=done {RC_DIR}/rctest.rc:8"),
+        &format!("init: action on=property:vendor.rctest.oneshot=done {RC_DIR}/rctest.rc:27"),
     );
     let trigger = line_at(&log, "RC_PROPERTY_TRIGGER");
     let finish = line_at(&log, "RC_FINISH bootcomplete=1");
     let triggers_enabled = line_at(&log, "init: property triggers enabled");
 
-    // The crash loop: started with the boot's `class_start main`, restarted with a
-    // growing back-off while the boot completed (the finisher runs only after it).
+    // What /proc shows: capabilities (bounding and ambient sets, AOSP SetCapsForExec),
+    // umask 077 for services, / read-only nodev, /data noexec nosuid nodev, no modprobe.
+    let caps = after(&log, "RC_CAPS ");
+    let caps = caps
+        .first()
+        .unwrap_or_else(|| panic!("{}", log.report("no RC_CAPS line")));
+    assert_eq!(field(caps, "uid"), "1000", "{caps}");
+    assert_eq!(field(caps, "bnd"), RCTEST_CAPS, "{caps}");
+    assert_eq!(field(caps, "amb"), RCTEST_CAPS, "{caps}");
+    assert_eq!(field(caps, "eff"), RCTEST_CAPS, "{caps}");
+    assert_eq!(field(caps, "umask"), "0077", "{caps}");
+    assert_eq!(field(caps, "env"), "from-setenv,from-export", "{caps}");
+    let uev = after(&log, "RC_UEVENTD ");
+    let uev = uev
+        .first()
+        .unwrap_or_else(|| panic!("{}", log.report("no RC_UEVENTD line")));
+    assert_eq!(field(uev, "bnd"), UEVENTD_CAPS, "{uev}");
+    assert_eq!(field(uev, "amb"), UEVENTD_CAPS, "{uev}");
+    assert_eq!(field(uev, "umask"), "0077", "{uev}");
+    line_at(&log, "RC_FINISH_UMASK 0077");
+    line_at(&log, "RC_MODPROBE []");
+    let root_opts = after(&log, "RC_MOUNT_ROOT ");
+    let root_opts: Vec<&str> = root_opts.first().map_or(vec![], |o| o.split(',').collect());
+    assert!(
+        root_opts.contains(&"ro") && root_opts.contains(&"nodev"),
+        "{}",
+        log.report(&format!("/ options {root_opts:?}"))
+    );
+    line_at(&log, "RC_ROOT_READONLY");
+    let data_opts = after(&log, "RC_MOUNT_DATA ");
+    let data_opts: Vec<&str> = data_opts.first().map_or(vec![], |o| o.split(',').collect());
+    for want in ["rw", "nosuid", "nodev", "noexec", "noatime"] {
+        assert!(
+            data_opts.contains(&want),
+            "{}",
+            log.report(&format!("/data options {data_opts:?} lack {want}"))
+        );
+    }
+    assert!(
+        !after(&log, "RC_BOOTTIME ")
+            .first()
+            .is_some_and(|t| t.is_empty()),
+        "{}",
+        log.report("no ro.boottime.ueventd")
+    );
+
+    // The setsid() child left by a oneshot is killed with its cgroup when it exits.
+    let child = after(&log, "RC_SETSID_CHILD ");
+    let child_pid = child
+        .first()
+        .and_then(|c| c.split(' ').next())
+        .unwrap_or_else(|| panic!("{}", log.report("no RC_SETSID_CHILD line")));
+    line_at(&log, &format!("RC_SETSID_GONE {child_pid}"));
+    line_at(
+        &log,
+        &format!("init: reaped orphan pid={child_pid} status=137"),
+    );
+
+    // The crash loop: restarted restart_period (1 s) after each start, no back-off.
     let crasher_started = prefix_at(&log, "init: service rctest_crasher started pid=");
     let runs: Vec<&str> = after(&log, "RC_CRASHER_RUN n=");
     assert!(runs.len() >= 3, "{}", log.report("crasher ran < 3 times"));
@@ -303,34 +509,25 @@ fn vendor_rc_runs_in_order_and_powers_off_cleanly() {
         .filter_map(|d| d.strip_suffix("ms")?.parse().ok())
         .collect();
     assert!(
-        delays.len() >= 2,
+        delays.len() >= 2 && delays.iter().all(|d| *d <= 1000),
         "{}",
-        log.report(&format!("fewer than 2 restarts: {delays:?}"))
-    );
-    // restart_period 1: 1 s, then 2 s, then 4 s after each start (minus the run time).
-    for (d, target) in delays.iter().zip([1000u64, 2000, 4000]) {
-        assert!(
-            *d <= target,
-            "{}",
-            log.report(&format!("delays {delays:?}"))
-        );
-    }
-    assert!(
-        delays[1] > delays[0],
-        "{}",
-        log.report(&format!("no back-off in {delays:?}"))
-    );
-    let seen: Vec<u32> = after(&log, "RC_CRASHER_RUNS_SEEN ")
-        .iter()
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    assert!(
-        seen.first().is_some_and(|n| *n >= 3),
-        "{}",
-        log.report("the finisher did not see 3 crasher runs")
+        log.report(&format!("delays {delays:?}"))
     );
     line_at(&log, "RC_CRASHER_STATE stopped");
     line_at(&log, "init: control message ctl.stop for 'rctest_crasher'");
+
+    // ueventd restarted through ctl.restart: it does not replay coldboot.
+    assert_eq!(
+        log.grep("ueventd: coldboot took ").count(),
+        1,
+        "{}",
+        log.report("coldboot replayed")
+    );
+    let not_replayed = line_at(
+        &log,
+        "ueventd: ro.cold_boot_done is set: not replaying coldboot",
+    );
+    let restarted = prefix_at(&log, "RC_UEVENTD_RESTARTED running new=");
 
     // Orphans: re-parented to PID 1 and reaped by it; no zombie anywhere.
     let orphan = after(&log, "RC_ORPHAN pid=");
@@ -347,23 +544,29 @@ fn vendor_rc_runs_in_order_and_powers_off_cleanly() {
     let reaped = line_at(&log, &format!("init: reaped orphan pid={pid} status=0"));
     let orphan_gone = line_at(&log, "RC_ORPHAN_REAPED");
     assert!(
-        log.grep("init: reaped orphan pid=").count() >= 2,
-        "{}",
-        log.report("the oneshot's orphan was not reaped by init")
-    );
-    assert!(
         !log.lines().any(|l| l.starts_with("RC_ZOMBIE ")),
         "{}",
         log.report("zombies")
     );
     let zombies = line_at(&log, "RC_ZOMBIES 0");
 
-    // The shutdown the finisher asked for through the property socket.
+    // The shutdown: SIGTERM, the rw ext4 unmounted, synced, powered off; on the host the
+    // image needs no journal recovery.
+    line_at(&log, "RC_SCRATCH /dev/block/vdb rw,relatime");
     let shutdown = line_at(&log, "RC_SHUTDOWN");
     let powerctl = line_at(&log, "init: powerctl shutdown");
     let term = prefix_at(&log, "init: shutdown: sending SIGTERM to ");
+    let unmounted = line_at(
+        &log,
+        "init: shutdown: unmounted /dev/block/vdb from /mnt/scratch",
+    );
     let off = line_at(&log, "init: shutdown: synced, powering off");
     log.assert_clean_poweroff();
+    let features = ext4_features(&scratch);
+    assert!(
+        !features.contains("needs_recovery"),
+        "the ext4 was not unmounted cleanly: {features}"
+    );
 
     assert_in_order(
         &log,
@@ -373,15 +576,19 @@ fn vendor_rc_runs_in_order_and_powers_off_cleanly() {
             ("exec", early),
             ("mkdir", mkdir),
             ("write", write),
+            ("exec_start", policy),
             ("oneshot output", oneshot),
             ("property trigger", trigger),
             ("finisher", finish),
+            ("coldboot not replayed", not_replayed),
+            ("ueventd restarted", restarted),
             ("orphan reaped", reaped),
             ("orphan gone", orphan_gone),
             ("zombie scan", zombies),
             ("shutdown requested", shutdown),
             ("powerctl", powerctl),
             ("SIGTERM", term),
+            ("unmounted", unmounted),
             ("power off", off),
         ],
     );
@@ -408,6 +615,52 @@ fn vendor_rc_runs_in_order_and_powers_off_cleanly() {
             ("property trigger", trigger),
         ],
     );
+}
+
+/// A critical service that keeps crashing (before `sys.boot_completed`): the fifth exit is
+/// fatal.
+const CRITICAL_RC: &str = r#"service rctest_critical /vendor/bin/busybox sh -c "echo RC_CRITICAL_RUN > /dev/kmsg; exit 3"
+    class main
+    critical
+    restart_period 1
+"#;
+
+#[test]
+fn critical_service_crash_loop_is_fatal() {
+    let arch = Arch::Aarch64;
+    let mut g = Guest::new(arch).expect("guest");
+    let mut t = VendorTree::new().expect("vendor tree");
+    t.busybox(arch).expect("busybox");
+    t.file("etc/init/critical.rc", 0o644, CRITICAL_RC.as_bytes())
+        .expect("vendor file");
+    g.vendor(&t, &VendorOptions::default())
+        .expect("vendor image");
+    let log = g.boot().expect("boot");
+    assert_eq!(
+        log.grep("init: service rctest_critical exited status=3")
+            .count(),
+        5,
+        "{}",
+        log.report("five exits")
+    );
+    let fatal = prefix_at(
+        &log,
+        "INIT_FATAL reason=CRITICAL_SERVICE rctest_critical exited 4 times before boot completed",
+    );
+    let last = log
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("init: service rctest_critical exited"))
+        .map(|(i, _)| i)
+        .last()
+        .unwrap_or(usize::MAX);
+    assert!(
+        last < fatal,
+        "{}",
+        log.report("fatal before the fifth exit")
+    );
+    assert!(log.powered_off(), "{}", log.report("no power-off"));
+    assert!(!log.kernel_panicked(), "{}", log.report("kernel panic"));
 }
 
 /// The static guest binary for the host's architecture runs on the host: its
@@ -443,7 +696,7 @@ fn host_verifier_reports_the_malformed_vendor_rc() {
     let (code, out) = verify(&init, &[&good]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("1 file(s), 3 action(s), 3 service(s): 0 syntax error(s), 0 unsupported"),
+        out.contains("1 file(s), 6 action(s), 6 service(s): 0 syntax error(s), 0 unsupported"),
         "{out}"
     );
 
@@ -455,7 +708,7 @@ fn host_verifier_reports_the_malformed_vendor_rc() {
         format!("syntax error at {b}:5: 'chmod' takes 2 argument(s), got 1"),
         format!("unsupported option 'no_such_option' at {b}:11 (not an AOSP keyword we know)"),
         format!("syntax error at {b}:15: unterminated quoted string"),
-        "2 file(s), 4 action(s), 4 service(s): 2 syntax error(s), 2 unsupported".to_string(),
+        "2 file(s), 7 action(s), 7 service(s): 2 syntax error(s), 2 unsupported".to_string(),
     ] {
         assert!(
             out.lines().any(|l| l.starts_with(&want)),

@@ -280,7 +280,7 @@ fn x86_64_modprobe_applet_loads_the_set_and_reports_each_failure() {
         .add_file(
             "/system/etc/init/modprobe-test.rc",
             0o644,
-            b"on init\n    exec -- /bin/busybox sh /modprobe-probe.sh\n".to_vec(),
+            b"on init\n    exec -- /bin/busybox sh -c \"exec >/dev/console 2>&1; exec /bin/busybox sh /modprobe-probe.sh\"\n".to_vec(),
         )
         .expect("rc");
     let results = g.results_disk(1 << 20).expect("results disk");

@@ -36,7 +36,7 @@ fn compile(work: &Path) -> Vec<u8> {
 /// The rc that runs the probe once /data is mounted and labelled (`post-fs` mounts it).
 fn probe_rc(busybox: &str, script: &str, paths: &[&str]) -> String {
     format!(
-        "on post-fs-data\n    exec -- {busybox} sh {script} {}\n",
+        "on post-fs-data\n    exec -- {busybox} sh -c \"exec >/dev/console 2>&1; exec {busybox} sh {script} {}\"\n",
         paths.join(" ")
     )
 }

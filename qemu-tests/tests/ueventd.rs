@@ -66,6 +66,8 @@ const EXPECTED_CONFIG_ERRORS: [&str; 3] = [
 /// disk, reports it, waits for it to go away, reports that and powers the guest off.
 /// Every report line starts with `UEVENTD_` and is matched exactly by the test.
 const PROBE_SH: &str = r#"
+# exec children get /dev/null stdio (AOSP): report on the console.
+exec > /dev/console 2>&1
 report() {
     for p in "$@"; do
         stat -c 'UEVENTD_STAT %a %u %g %F %n' "$p" 2>/dev/null || echo "UEVENTD_MISSING $p"

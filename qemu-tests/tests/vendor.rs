@@ -25,11 +25,11 @@ fn tree(arch: Arch, rc: &str) -> VendorTree {
 }
 
 const PROBE_RC: &str = r#"on early-init
-    exec -- /vendor/bin/busybox sh -c "echo VENDOR_MOUNT: $$(grep ' /vendor ' /proc/mounts); echo VENDOR_FILE: $$(head -c 17 /vendor/etc/hello.txt); if touch /vendor/x 2>/dev/null; then echo VENDOR_WRITABLE; else echo VENDOR_READONLY; fi"
-    exec -- /vendor/bin/busybox sh -c "echo RAW_RO: $$(blockdev --getro /dev/block/by-name/microdroid-vendor); echo RAW_WRITE: $$(dd if=/dev/zero of=/dev/block/by-name/microdroid-vendor bs=512 count=1 2>&1 | head -n 1)"
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; echo VENDOR_MOUNT: $$(grep ' /vendor ' /proc/mounts); echo VENDOR_FILE: $$(head -c 17 /vendor/etc/hello.txt); if touch /vendor/x 2>/dev/null; then echo VENDOR_WRITABLE; else echo VENDOR_READONLY; fi"
+    exec -- /vendor/bin/busybox sh -c "exec >/dev/console 2>&1; echo RAW_RO: $$(blockdev --getro /dev/block/by-name/microdroid-vendor); echo RAW_WRITE: $$(dd if=/dev/zero of=/dev/block/by-name/microdroid-vendor bs=512 count=1 2>&1 | head -n 1)"
 "#;
 
-const READ_RC: &str = "on early-init\n    exec -- /vendor/bin/busybox cat /vendor/etc/hello.txt\n";
+const READ_RC: &str = "on early-init\n    exec -- /vendor/bin/busybox sh -c \"exec >/dev/console 2>&1; exec /vendor/bin/busybox cat /vendor/etc/hello.txt\"\n";
 
 fn boot(g: &Guest) -> BootLog {
     let log = g.boot().expect("boot");
@@ -257,6 +257,39 @@ fn corrupt_and_expect_restart(
         "{}",
         log.report("dm-verity did not restart the VM")
     );
+    assert_host_names_the_same_block(&log, &img, &info, kind);
+}
+
+/// `vendor_image info`'s check (avb::verify_hashtree) on the corrupted image names the
+/// block the guest's dm-verity named (`… <kind> block <n> is corrupted`).
+fn assert_host_names_the_same_block(
+    log: &BootLog,
+    img: &std::path::Path,
+    info: &vendor_image::VendorImageInfo,
+    kind: &str,
+) {
+    let needle = format!("{kind} block ");
+    let line = log.grep(&needle).next().expect("dm-verity line");
+    let guest: u64 = line
+        .split(&needle)
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no block number in {line:?}"));
+    let file = std::fs::File::open(img).unwrap();
+    let v = avb::read_vbmeta_from_device(&mut &file).unwrap();
+    let desc = v.hashtree_descriptor(&info.partition_name).unwrap();
+    let block = match avb::verify_hashtree(&file, desc, 0).unwrap() {
+        avb::HashtreeCheck::Corrupt { block, .. } => block,
+        other => panic!("the host finds the corrupted image intact: {other:?}"),
+    };
+    let host = match (&block, kind) {
+        (avb::CorruptBlock::Data { block, .. }, "data") => *block,
+        (avb::CorruptBlock::Metadata { block, .. }, "metadata") => *block,
+        _ => panic!("guest: {line:?}; host: {block}"),
+    };
+    assert_eq!(host, guest, "guest: {line:?}; host: {block}");
+    eprintln!("guest: {line}\nhost:  {block}");
 }
 
 /// dm-verity must refuse a corrupted data block when the file is read after the mount.
@@ -386,7 +419,7 @@ fn digest_without_flag_is_ignored_and_boot_devices_restrict_links() {
 
 /// A system rc probe (busybox in the initramfs): what ueventd made for the vendor disk.
 const SYSTEM_PROBE_RC: &str = r#"on init
-    exec -- /system/bin/busybox sh -c "echo PROBE_SYS: $$(readlink -f /sys/class/block/vda1); echo PROBE_NODE: $$(stat -c %A /dev/block/vda1 | head -c 1); echo PROBE_BY_NAME: $$(ls /dev/block/by-name 2>/dev/null)"
+    exec -- /system/bin/busybox sh -c "exec >/dev/console 2>&1; echo PROBE_SYS: $$(readlink -f /sys/class/block/vda1); echo PROBE_NODE: $$(stat -c %A /dev/block/vda1 | head -c 1); echo PROBE_BY_NAME: $$(ls /dev/block/by-name 2>/dev/null)"
 "#;
 
 /// The value after `prefix` on the one console line starting with it.

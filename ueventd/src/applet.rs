@@ -206,6 +206,9 @@ mod tests {
             fn set(&self, _: &str, _: &str) -> Result<(), String> {
                 Ok(())
             }
+            fn get(&self, _: &str) -> Option<String> {
+                None
+            }
         }
         let hooks = Hooks {
             props: Box::new(P),

@@ -595,6 +595,9 @@ mod tests {
             fn set(&self, _: &str, _: &str) -> Result<(), String> {
                 Ok(())
             }
+            fn get(&self, _: &str) -> Option<String> {
+                None
+            }
         }
         let sys = sysfs_tree();
         let devpath =

@@ -45,10 +45,18 @@ pub const MAX_FIRMWARE_OUTCOMES: usize = 64;
 /// Consecutive socket errors after which [`Ueventd::run`] gives up.
 const MAX_SOCKET_ERRORS: usize = 100;
 
-/// Sets system properties (the lead wires it to the rc interpreter's property service).
+/// Sets and reads system properties (the lead wires it to the rc interpreter's property
+/// service).
 pub trait PropertySetter {
     /// Sets `name` to `value`.
     fn set(&self, name: &str, value: &str) -> Result<(), String>;
+    /// The value of `name`, if set (and readable).
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// `android::base::GetBoolProperty`'s true values.
+fn is_true(value: &str) -> bool {
+    matches!(value, "1" | "y" | "yes" | "on" | "true")
 }
 
 /// Gives created nodes, links and directories their SELinux label.
@@ -211,8 +219,21 @@ impl<'a> Ueventd<'a> {
         Ok(report)
     }
 
+    /// Whether coldboot must run: not when `ro.cold_boot_done` is already true (a
+    /// restarted ueventd, AOSP `ueventd_main`), which is logged.
+    pub fn coldboot_needed(&self) -> bool {
+        match self.props.get(COLD_BOOT_DONE_PROP) {
+            Some(v) if is_true(&v) => {
+                log::info!("ueventd: {COLD_BOOT_DONE_PROP} is set: not replaying coldboot");
+                false
+            }
+            _ => true,
+        }
+    }
+
     /// Opens the socket (`uevent_socket_rcvbuf_size`, default [`DEFAULT_RCVBUF`]), runs
-    /// coldboot, then handles uevents forever. Returns only on a socket failure.
+    /// coldboot unless it was done already, then handles uevents forever. Returns only on
+    /// a socket failure.
     pub fn run(&mut self) -> Result<Infallible, UeventdError> {
         self.log_unused_directives();
         let rcvbuf = self
@@ -220,8 +241,10 @@ impl<'a> Ueventd<'a> {
             .uevent_socket_rcvbuf_size
             .unwrap_or(DEFAULT_RCVBUF);
         let mut socket = UeventSocket::open(rcvbuf)?;
-        if let Err(e) = self.coldboot(&mut socket) {
-            log::error!("ueventd: coldboot: {e}");
+        if self.coldboot_needed() {
+            if let Err(e) = self.coldboot(&mut socket) {
+                log::error!("ueventd: coldboot: {e}");
+            }
         }
         let mut errors = 0usize;
         loop {

@@ -49,7 +49,7 @@ pub use error::{ConfigError, UeventError, UeventdError};
 pub use fake::{FakeDeviceOps, FakeEntry, Op};
 pub use firmware::{load_firmware, FirmwareOutcome, FirmwareRequest};
 pub use ops::{DeviceOps, DirEntry, EntryKind, NodeKind, ProgramOutput};
-pub use pattern::{fnmatch, PathPattern};
+pub use pattern::PathPattern;
 pub use socket::{check_sender, DropReason, Received, UeventSocket, UeventSource};
 pub use sys::RealDeviceOps;
 pub use uevent::{parse_uevent, Uevent, UeventAction, UEVENT_MSG_MAX};

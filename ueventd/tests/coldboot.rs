@@ -298,7 +298,19 @@ fn missing_sys_roots_are_fine() {
         &labels,
         None,
     );
+    assert!(u.coldboot_needed(), "first start");
     let report = u.coldboot_from(&mut kernel).unwrap();
     assert_eq!(report.uevent_writes, 0);
     assert_eq!(props.set.lock().unwrap().len(), 1);
+    // A restarted ueventd sees ro.cold_boot_done=true and does not replay coldboot
+    // (AOSP GetBoolProperty's true values).
+    assert!(!u.coldboot_needed());
+    for (v, needed) in [("1", false), ("yes", false), ("false", true), ("0", true)] {
+        props
+            .set
+            .lock()
+            .unwrap()
+            .push((COLD_BOOT_DONE_PROP.into(), v.into()));
+        assert_eq!(u.coldboot_needed(), needed, "{v}");
+    }
 }

@@ -57,10 +57,28 @@ enum Cmd {
         #[arg(long)]
         file_contexts: Option<PathBuf>,
     },
-    /// Verify an image and print its footer, vbmeta and descriptors (like avbtool info_image).
+    /// Verify an image and print its footer, vbmeta and descriptors (like avbtool
+    /// info_image), then recompute every hash tree from the data and compare it with the
+    /// descriptor's root digest and the stored tree (like avbtool verify_image); fails
+    /// naming the first corrupted block as dm-verity numbers it.
     Info {
         /// The image.
         image: PathBuf,
+    },
+    /// Put the Microdroid vendor image's root digest into a host image's footer vbmeta as
+    /// the property `com.android.build.microdroid-vendor.root_digest` (lowercase hex, as
+    /// AOSP's build does for the host vendor.img), re-signing that vbmeta.
+    AddReferenceDigest {
+        /// The host image (e.g. the device's vendor.img) with a signed AVB footer; changed
+        /// in place.
+        #[arg(long)]
+        host_image: PathBuf,
+        /// The Microdroid vendor image whose root digest is recorded (verified first).
+        #[arg(long)]
+        vendor_image: PathBuf,
+        /// PEM RSA private key that re-signs the host image's vbmeta.
+        #[arg(long)]
+        key: PathBuf,
     },
     /// Print the device-tree digest value of a verified image.
     Digest {
@@ -226,6 +244,26 @@ fn info(image: &Path) -> Result<()> {
             }
         }
     }
+    for d in v.descriptors() {
+        let Descriptor::Hashtree(t) = d else {
+            continue;
+        };
+        match avb::verify_hashtree(&f, t, 0).context("checking the hash tree")? {
+            avb::HashtreeCheck::Verified { data_blocks, .. } => println!(
+                "Hashtree {}: verified ({data_blocks} data blocks and the stored tree match the root digest)",
+                t.partition_name
+            ),
+            avb::HashtreeCheck::Corrupt {
+                computed_root,
+                block,
+            } => bail!(
+                "hashtree {} does not verify: {block}; recomputed root digest {} (descriptor: {})",
+                t.partition_name,
+                avb::to_hex(&computed_root),
+                avb::to_hex(&t.root_digest)
+            ),
+        }
+    }
     Ok(())
 }
 
@@ -289,6 +327,25 @@ fn main() -> Result<()> {
             }
         }
         Cmd::Info { image } => info(&image)?,
+        Cmd::AddReferenceDigest {
+            host_image,
+            vendor_image,
+            key,
+        } => {
+            let i = vendor_image::read_vendor_image(&vendor_image, DEFAULT_PARTITION_NAME)?;
+            let key = avb::SigningKey::from_pem_file(&key)?;
+            let prop = avb::MICRODROID_VENDOR_ROOT_DIGEST_PROPERTY;
+            let u = avb::set_footer_property(&host_image, &key, prop, i.root_digest_hex.as_bytes())
+                .with_context(|| format!("updating {}", host_image.display()))?;
+            println!(
+                "{} {prop} -> '{}' in {} (vbmeta {} -> {} bytes, re-signed)",
+                if u.replaced { "replaced" } else { "added" },
+                i.root_digest_hex,
+                host_image.display(),
+                u.old_vbmeta_size,
+                u.new_vbmeta_size
+            );
+        }
         Cmd::Digest {
             image,
             partition_name,

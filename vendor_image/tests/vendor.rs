@@ -640,3 +640,131 @@ fn image_is_labelled_from_file_contexts() {
     build_vendor_image(&src, &img2, &opts).unwrap();
     assert_eq!(std::fs::read(&img).unwrap(), std::fs::read(&img2).unwrap());
 }
+
+fn cli_fails(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_vendor_image"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{args:?} succeeded");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn flip_byte(path: &Path, at: u64) {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
+    let mut b = [0u8; 1];
+    f.read_exact_at(&mut b, at).unwrap();
+    f.write_all_at(&[b[0] ^ 0x20], at).unwrap();
+}
+
+/// `info` recomputes the tree and names the corrupted block as dm-verity numbers it.
+#[test]
+fn info_verifies_data_and_tree() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |n: &str| d.path().join(n).to_str().unwrap().to_string();
+    tree(&d.path().join("src"));
+    cli(&["genkey", "--bits", "2048", "--out", &p("k.pem")]);
+    cli(&[
+        "build",
+        "--src",
+        &p("src"),
+        "--out",
+        &p("v.img"),
+        "--key",
+        &p("k.pem"),
+    ]);
+    let ok = cli(&["info", &p("v.img")]);
+    assert!(
+        ok.contains("Hashtree microdroid-vendor: verified ("),
+        "{ok}"
+    );
+    let i = vendor_image::read_vendor_image(Path::new(&p("v.img")), "microdroid-vendor").unwrap();
+    std::fs::copy(p("v.img"), p("data.img")).unwrap();
+    flip_byte(Path::new(&p("data.img")), 3 * 4096 + 7);
+    let e = cli_fails(&["info", &p("data.img")]);
+    assert!(
+        e.contains("hashtree microdroid-vendor does not verify: data block 3 is corrupted"),
+        "{e}"
+    );
+    std::fs::copy(p("v.img"), p("tree.img")).unwrap();
+    flip_byte(Path::new(&p("tree.img")), i.tree_offset + 5);
+    let e = cli_fails(&["info", &p("tree.img")]);
+    let top = i.tree_offset / 4096;
+    assert!(
+        e.contains(&format!(
+            "does not verify: metadata block {top} is corrupted"
+        )),
+        "{e}"
+    );
+}
+
+/// The reference digest property lands in the host image's re-signed vbmeta.
+#[test]
+fn add_reference_digest_to_host_image() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |n: &str| d.path().join(n).to_str().unwrap().to_string();
+    tree(&d.path().join("src"));
+    cli(&["genkey", "--bits", "2048", "--out", &p("k.pem")]);
+    let digest = cli(&[
+        "build",
+        "--src",
+        &p("src"),
+        "--out",
+        &p("v.img"),
+        "--key",
+        &p("k.pem"),
+        "--print-digest",
+    ]);
+    let digest = digest.trim();
+    cli(&[
+        "build",
+        "--src",
+        &p("src"),
+        "--out",
+        &p("host.img"),
+        "--key",
+        &p("k.pem"),
+        "--partition-name",
+        "vendor",
+        "--partition-size",
+        "8388608",
+    ]);
+    let out = cli(&[
+        "add-reference-digest",
+        "--host-image",
+        &p("host.img"),
+        "--vendor-image",
+        &p("v.img"),
+        "--key",
+        &p("k.pem"),
+    ]);
+    assert!(
+        out.starts_with(&format!(
+            "added com.android.build.microdroid-vendor.root_digest -> '{digest}'"
+        )),
+        "{out}"
+    );
+    let info = cli(&["info", &p("host.img")]);
+    assert!(
+        info.contains(&format!(
+            "Prop: com.android.build.microdroid-vendor.root_digest -> \"{digest}\""
+        )),
+        "{info}"
+    );
+    assert!(info.contains("Hashtree vendor: verified"), "{info}");
+    let again = cli(&[
+        "add-reference-digest",
+        "--host-image",
+        &p("host.img"),
+        "--vendor-image",
+        &p("v.img"),
+        "--key",
+        &p("k.pem"),
+    ]);
+    assert!(again.starts_with("replaced "), "{again}");
+}

@@ -1,5 +1,6 @@
 //! `dice_vendor`: host tool to verify and show DICE chains, handovers and dice_chain.raw
-//! files, derive a vendor node by hand, and time the derivation.
+//! files (optionally against a DICE policy), print a vendor image's expected node, derive
+//! a vendor node by hand, run the payload manager's next step, and time the derivation.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -7,8 +8,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use dice_vendor::{
-    derive_vendor_node, inspect_chain_bytes, sample_handover, verify_chain_bytes, Handover,
-    VendorMeasurement,
+    derive_vendor_node, expected_vendor_node, inspect_chain_bytes, sample_handover,
+    verify_chain_bytes, verify_with_policy, Handover, Policy, PolicyError, VendorMeasurement,
 };
 use zeroize::Zeroizing;
 
@@ -21,10 +22,36 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Verify a chain, handover or dice_chain.raw (signatures, linkage, hashes, encoding).
+    /// Verify a chain, handover or dice_chain.raw (signatures, linkage, hashes, encoding)
+    /// and, with --policy, check it against a DICE policy. Exit status 0 only when the
+    /// chain verifies and meets the policy.
     Verify {
         /// The file to verify.
         file: PathBuf,
+        /// A DICE policy (text format; see the dice_vendor::policy documentation).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
+    /// Print the "Microdroid vendor" node a vendor image will produce (computed with the
+    /// guest's code from the verified vbmeta, without booting).
+    Expect {
+        /// The vendor image (with its AVB footer).
+        #[arg(long)]
+        image: PathBuf,
+        /// One JSON object (a relying party's allowlist entry).
+        #[arg(long, conflicts_with = "policy")]
+        json: bool,
+        /// A DICE policy that accepts this node (security version at least this one).
+        #[arg(long)]
+        policy: bool,
+    },
+    /// The payload manager's next step: read dice_chain.raw, remove it, derive the next
+    /// node, write the new dice_chain.raw, unmount /microdroid_resources (arguments as the
+    /// guest's `dice_next` applet: --output FILE --code-hash HEX --authority-hash HEX …).
+    NextStep {
+        /// The applet's arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
     /// Print one line per certificate of a chain, handover or dice_chain.raw.
     Show {
@@ -79,9 +106,20 @@ fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Verify { file } => {
-            let summary =
-                verify_chain_bytes(&read(&file)?).with_context(|| format!("{}", file.display()))?;
+        Command::Verify { file, policy } => {
+            let policy = policy
+                .map(|p| {
+                    let text =
+                        std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
+                    Policy::parse(&text).with_context(|| format!("{}", p.display()))
+                })
+                .transpose()?;
+            let bytes = read(&file)?;
+            let summary = match &policy {
+                Some(p) => verify_with_policy(&bytes, p),
+                None => verify_chain_bytes(&bytes).map_err(PolicyError::from),
+            }
+            .with_context(|| format!("{}", file.display()))?;
             println!(
                 "OK: {:?} with {} certificate(s){}",
                 summary.kind,
@@ -91,6 +129,47 @@ fn run(cli: Cli) -> Result<()> {
                 } else {
                     ""
                 }
+            );
+            if let Some(p) = &policy {
+                let constraints: usize = p.nodes.iter().map(|n| n.constraints.len()).sum();
+                println!(
+                    "OK: meets the policy ({constraints} constraint(s) on {} node(s){})",
+                    p.nodes.len(),
+                    p.certificates
+                        .map(|n| format!(", {n} certificates"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        Command::Expect {
+            image,
+            json,
+            policy,
+        } => {
+            let node = expected_vendor_node(&image)?;
+            if json {
+                println!("{}", node.to_json());
+            } else if policy {
+                print!("{}", node.to_policy().to_text());
+            } else {
+                println!("component_name: {}", node.component_name);
+                println!("code_hash: {}", dice_vendor::hex::encode(&node.code_hash));
+                println!(
+                    "authority_hash: {}",
+                    dice_vendor::hex::encode(&node.authority_hash)
+                );
+                println!("security_version: {}", node.security_version);
+                println!(
+                    "config_descriptor: {}",
+                    dice_vendor::hex::encode(&node.config_descriptor)
+                );
+                println!("mode: {}", node.mode.name());
+            }
+        }
+        Command::NextStep { args } => {
+            println!(
+                "{}",
+                dice_vendor::next::cli(&args, &dice_vendor::next::SystemOps)?
             );
         }
         Command::Show { file } => {

@@ -36,6 +36,13 @@ impl Platform for NullPlatform {
     fn kill(&mut self, _pid: i32, _signal: i32) -> Result<(), RcError> {
         Ok(())
     }
+    fn kill_cgroup(&mut self, _c: &Path, _s: i32) -> Result<(), RcError> {
+        Ok(())
+    }
+    fn remove_cgroup(&mut self, _c: &Path) -> Result<bool, RcError> {
+        Ok(true)
+    }
+    fn kill_all(&mut self, _s: i32) {}
     fn reap(&mut self) -> Vec<(i32, ExitStatus)> {
         self.live.drain(..).map(|p| (p, ExitStatus::Exited(1))).collect()
     }
@@ -101,7 +108,7 @@ fuzz_target!(|data: &[u8]| {
         init.step(&mut p);
         let now = p.now();
         let _ = init.next_deadline(now);
-        if init.is_finished() {
+        if init.is_finished() || init.fatal().is_some() {
             break;
         }
     }

@@ -99,6 +99,17 @@ impl PropertySetter for Props {
             Ok(())
         }
     }
+
+    fn get(&self, name: &str) -> Option<String> {
+        if self.fail {
+            return None;
+        }
+        let set = self.set.lock().unwrap();
+        set.iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
 }
 
 /// Records every label request.
