@@ -129,8 +129,9 @@ impl<'a> Boot<'a> {
     }
 
     /// Where the first-stage modules are and the parameters they get from the command
-    /// line; `None` if there is no `modules.load` (nothing to load).
-    fn first_stage_job(&self, cfg: &BootConfig) -> Option<ModuleJob> {
+    /// line (read here, before the boot's decisions are made, so the pass can start at
+    /// once); `None` if there is no `modules.load` (nothing to load).
+    fn first_stage_job(&self) -> Option<ModuleJob> {
         let lib = self.layout.path("/lib/modules");
         let dir = modprobe::first_stage_module_dir(&lib, self.kernel_release().trim());
         if !dir.join("modules.load").exists() {
@@ -140,9 +141,10 @@ impl<'a> Boot<'a> {
             );
             return None;
         }
+        let cmdline = std::fs::read(self.layout.path("/proc/cmdline")).unwrap_or_default();
         Some(ModuleJob {
             dir,
-            params: modprobe::cmdline_module_params(&cfg.cmdline),
+            cmdline: String::from_utf8_lossy(&cmdline).into_owned(),
         })
     }
 
@@ -338,32 +340,24 @@ impl<'a> Boot<'a> {
     pub fn run(&mut self) -> Result<Next, Fatal> {
         self.mark("start");
         self.early_mounts()?;
-        let cfg = BootConfig::read(&self.layout.path("/proc"));
-        let plan = vendor::plan(&cfg)?;
-        log::info!(
-            "boot: {} vendor={}",
-            cfg.describe(),
-            match &plan {
-                VendorPlan::Skip { .. } => "none",
-                VendorPlan::Mount { .. } => "requested",
-            }
-        );
-        let job = self.first_stage_job(&cfg);
+        // The first-stage modules need only the initramfs and the command line: their
+        // pass starts on its own thread now, while the boot's decisions are made and the
+        // vendor steps that do not need every module run. The uevent socket is opened
+        // before any module loads, so the disk's uevents are queued for the partition
+        // search.
+        let job = self.first_stage_job();
         let loader = self.platform.module_loader();
-        // Opened before any module loads, so the disk's uevents are queued for the
-        // partition search.
-        let uevents = match &plan {
-            VendorPlan::Mount { .. } => UeventSocket::open(DEFAULT_RCVBUF)
-                .inspect_err(|e| log::warn!("vendor: no uevent socket ({e}): polling sysfs"))
-                .ok(),
-            VendorPlan::Skip { .. } => None,
-        };
+        let uevents = UeventSocket::open(DEFAULT_RCVBUF)
+            .inspect_err(|e| log::warn!("no uevent socket ({e}): the partition search polls sysfs"))
+            .ok();
         let done = OnceLock::new();
+        let mut cfg = BootConfig::default();
         std::thread::scope(|s| -> Result<(), Fatal> {
-            // The first-stage modules load on their own thread; the vendor steps that do
-            // not need them all start as soon as the disk is there.
             let handle = s.spawn(|| {
-                let outcome = job.map(|j| kmods::load_pass(&j.dir, loader, j.params));
+                let outcome = job.map(|j| {
+                    let params = modprobe::cmdline_module_params(j.cmdline.trim());
+                    kmods::load_pass(&j.dir, loader, params)
+                });
                 let ok = match &outcome {
                     None => true,
                     Some(Ok(p)) => p.is_success(),
@@ -378,11 +372,22 @@ impl<'a> Boot<'a> {
                 joined: None,
                 excused: false,
             };
+            cfg = BootConfig::read(&self.layout.path("/proc"));
+            let plan = vendor::plan(&cfg)?;
+            log::info!(
+                "boot: {} vendor={}",
+                cfg.describe(),
+                match &plan {
+                    VendorPlan::Skip { .. } => "none",
+                    VendorPlan::Mount { .. } => "requested",
+                }
+            );
             match &plan {
                 VendorPlan::Mount { expected_digest } => {
                     self.vendor(&cfg, expected_digest, &mut modules, uevents)
                 }
                 VendorPlan::Skip { why } => {
+                    drop(uevents);
                     log::info!("vendor: booting without /vendor: {why}");
                     self.finish_modules(&cfg, &mut modules, false)?;
                     if cfg.strict_boot {
@@ -404,10 +409,11 @@ impl<'a> Boot<'a> {
     }
 }
 
-/// The first-stage modules to load: their directory and command-line parameters.
+/// The first-stage modules to load: their directory, and the command line their
+/// parameters come from.
 struct ModuleJob {
     dir: PathBuf,
-    params: Vec<(String, String)>,
+    cmdline: String,
 }
 
 /// What the module thread returns: `None` when there was nothing to load.
