@@ -2,12 +2,14 @@
 //!
 //! 1. `start`, `early_mounts`: `/proc`, `/sys`, devtmpfs `/dev`, the
 //!    `/microdroid_resources` tmpfs; logging moves to `/dev/kmsg`;
-//! 2. `modules`: the initramfs's first-stage modules (`/lib/modules/modules.load`), on a
-//!    thread of their own;
-//! 3. `partition`: the `microdroid-vendor` block device (on `androidboot.boot_devices`
-//!    when set) and its by-name link, looked for while the modules still load;
-//! 4. `vbmeta`: footer, vbmeta and signature; root digest against the device tree (under
-//!    strict boot also: the first hashtree descriptor, no `check_at_most_once`);
+//! 2. `partition`: the `microdroid-vendor` block device (on `androidboot.boot_devices`
+//!    when set) and its by-name link, looked for while the first-stage modules load;
+//! 3. `modules`: the initramfs's first-stage modules (`/lib/modules/modules.load`), on a
+//!    thread of their own since the early mounts, joined here; the partition is then
+//!    confirmed the only one;
+//! 4. `vbmeta`: footer, vbmeta and signature (read during step 3); root digest against
+//!    the device tree (under strict boot also: the first hashtree descriptor, no
+//!    `check_at_most_once`);
 //! 5. `dice_driver` (strict boot only): up to 10 s for `/dev/open-dice0`;
 //! 6. `verity`, `vendor_mount`: `BLKROSET` on the partition, dm-verity over it, ext4
 //!    read-only on `/vendor`, while on another thread
@@ -20,9 +22,10 @@
 //!
 //! The host's inputs are read once, after the early mounts, into a
 //! [`boot_config::BootConfig`] whose decisions (strict, debuggable, `/vendor` wanted, boot
-//! devices) every step uses. Steps 3–8 run only when the host asked for a vendor
-//! partition (DESIGN §2); a failed step 2 is fatal on a normal boot or when the vendor
-//! needs it. The concurrency changes no outcome: a failure is reported in the boot's
+//! devices) every step uses. Steps 2 and 4–8 run only when the host asked for a vendor
+//! partition (DESIGN §2), step 5 also on a strict boot without one (as AOSP); a failed
+//! step 3 is fatal on a normal boot or when the vendor needs it. The concurrency changes
+//! no outcome: a failure is reported in the boot's
 //! dependency order (modules, partition, vbmeta, DICE, dm-verity, mount) whichever
 //! thread saw it first. Each step returns `Result<_, Fatal>`; [`run`] turns an error
 //! into the `FIRST_STAGE_FATAL` line and a power-off.
@@ -221,11 +224,12 @@ impl<'a> Boot<'a> {
     }
 
     /// Steps 3–7: the verified vendor partition, its DICE node and its modules. The
-    /// partition is looked for and its vbmeta checked while the first-stage modules still
-    /// load (the disk needs only virtio; device-mapper is needed from dm-verity on); the
-    /// DICE node is derived while dm-verity and the mount proceed, and is joined (parent
-    /// wiped, output written) before any vendor module loads. Failures are reported in
-    /// the boot's dependency order: modules, partition, vbmeta, DICE, dm-verity, mount.
+    /// partition is looked for and its vbmeta read while the first-stage modules still
+    /// load (the disk needs only virtio; device-mapper is needed from dm-verity on), and
+    /// judged once they are in and the partition is confirmed the only one; the DICE node
+    /// is derived while dm-verity and the mount proceed, and is joined (parent wiped,
+    /// output written) before any vendor module loads. Failures are reported in the
+    /// boot's dependency order: modules, partition, vbmeta, DICE, dm-verity, mount.
     fn vendor(
         &mut self,
         cfg: &BootConfig,
@@ -250,10 +254,13 @@ impl<'a> Boot<'a> {
         log::info!("vendor: {} is /dev/block/{}", node.display(), dev.name);
         self.mark("partition");
 
+        // The vbmeta is read and its signature checked while the modules may still load;
+        // its outcome counts only after theirs and after the partition is confirmed.
         let vbmeta = vendor::read_vbmeta(&node);
-        let vbmeta = self.modules_first(cfg, modules, vbmeta)?;
-        let desc = vendor::check_digest(&vbmeta, expected_digest, cfg.strict_boot);
-        let desc = self.modules_first(cfg, modules, desc)?;
+        self.finish_modules(cfg, modules, true)?;
+        vendor::confirm_partition(&sys_root, &boot_devices, &dev)?;
+        let vbmeta = vbmeta?;
+        let desc = vendor::check_digest(&vbmeta, expected_digest, cfg.strict_boot)?;
         log::info!(
             "vendor: vbmeta {} signed, rollback_index={}, root digest matches the device tree",
             vbmeta.algorithm().name(),
@@ -261,7 +268,6 @@ impl<'a> Boot<'a> {
         );
         self.mark("vbmeta");
 
-        self.finish_modules(cfg, modules, true)?;
         if cfg.strict_boot {
             self.wait_for_dice_driver()?;
         }

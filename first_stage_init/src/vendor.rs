@@ -91,14 +91,47 @@ pub enum ModulePass {
 /// wakes it (the end of the module pass sends none).
 pub const RESCAN_PERIOD: Duration = Duration::from_millis(50);
 
-/// Waits until exactly one block device on a boot device (`androidboot.boot_devices`,
-/// when set) carries the vendor partition name. sysfs is scanned, then `wait` blocks for
-/// at most the given time or until the kernel reports a device (the first stage waits on
-/// a uevent socket, as AOSP's `BlockDevInitializer` does), then sysfs is scanned again.
-/// The search runs while the first-stage modules still load (`pass` says how far they
-/// are) and ends `timeout` after they are all in. Two such devices are refused at once: a
-/// host could attach a second disk to shadow the real one. Devices off the boot devices
-/// are ignored (and logged once), as AOSP gives them no by-name link.
+/// The block devices as sysfs lists them, and those carrying the vendor partition name,
+/// split into the ones on a boot device and the others.
+struct Scan {
+    devs: Vec<BlockDevice>,
+    found: Vec<BlockDevice>,
+    ignored: Vec<BlockDevice>,
+}
+
+fn scan(sys_root: &Path, boot_devices: &BootDevices) -> Scan {
+    let wanted = ueventd::sanitize_partition_name(VENDOR_PARTITION);
+    let devs = ueventd::scan_block_devices(sys_root).unwrap_or_default();
+    let (found, ignored) = devs
+        .iter()
+        .filter(|d| {
+            d.partname
+                .as_deref()
+                .is_some_and(|p| ueventd::sanitize_partition_name(p) == wanted)
+        })
+        .cloned()
+        .partition(|d| boot_devices.allows(sys_root, d));
+    Scan {
+        devs,
+        found,
+        ignored,
+    }
+}
+
+fn ambiguous(e: &ueventd::UeventdError) -> Fatal {
+    Fatal::new(Reason::VendorPartitionAmbiguous, e.to_string())
+}
+
+/// Waits until a block device on a boot device (`androidboot.boot_devices`, when set)
+/// carries the vendor partition name. sysfs is scanned, then `wait` blocks for at most the
+/// given time or until the kernel reports a device (the first stage waits on a uevent
+/// socket, as AOSP's `BlockDevInitializer` does), then sysfs is scanned again. The search
+/// runs while the first-stage modules still load (`pass` says how far they are) and ends
+/// `timeout` after they are all in. Two such devices are refused: a host could attach a
+/// second disk to shadow the real one; a device found while the modules still load is
+/// therefore only a candidate until [`confirm_partition`] has looked again after them.
+/// Devices off the boot devices are ignored (and logged once), as AOSP gives them no
+/// by-name link.
 pub fn wait_for_partition(
     sys_root: &Path,
     boot_devices: &BootDevices,
@@ -106,22 +139,16 @@ pub fn wait_for_partition(
     pass: &dyn Fn() -> ModulePass,
     wait: &mut dyn FnMut(Duration),
 ) -> Result<BlockDevice, Fatal> {
-    let wanted = ueventd::sanitize_partition_name(VENDOR_PARTITION);
     let mut ignored_logged = false;
     loop {
         // Read the pass's state first: a device that appears before it ends is seen by
         // the scan below.
         let state = pass();
-        let devs = ueventd::scan_block_devices(sys_root).unwrap_or_default();
-        let (found, ignored): (Vec<BlockDevice>, Vec<BlockDevice>) = devs
-            .iter()
-            .filter(|d| {
-                d.partname
-                    .as_deref()
-                    .is_some_and(|p| ueventd::sanitize_partition_name(p) == wanted)
-            })
-            .cloned()
-            .partition(|d| boot_devices.allows(sys_root, d));
+        let Scan {
+            devs,
+            found,
+            ignored,
+        } = scan(sys_root, boot_devices);
         if !ignored.is_empty() && !ignored_logged {
             ignored_logged = true;
             for d in &ignored {
@@ -135,7 +162,7 @@ pub fn wait_for_partition(
         match ueventd::find_by_partname(&found, VENDOR_PARTITION) {
             Ok(Some(d)) => return Ok(d.clone()),
             Ok(None) => {}
-            Err(e) => return Err(Fatal::new(Reason::VendorPartitionAmbiguous, e.to_string())),
+            Err(e) => return Err(ambiguous(&e)),
         }
         let missing = |why: String| {
             let seen: Vec<&str> = devs.iter().map(|d| d.name.as_str()).collect();
@@ -165,6 +192,30 @@ pub fn wait_for_partition(
             },
             ModulePass::Loading => wait(RESCAN_PERIOD),
         }
+    }
+}
+
+/// After the first-stage modules are all in (every disk they bring has been probed):
+/// `dev` must still be the only block device on a boot device with the vendor partition
+/// name. A second one that appeared since [`wait_for_partition`] found `dev` is
+/// `VENDOR_PARTITION_AMBIGUOUS`, as it would have been had the search started then.
+pub fn confirm_partition(
+    sys_root: &Path,
+    boot_devices: &BootDevices,
+    dev: &BlockDevice,
+) -> Result<(), Fatal> {
+    let Scan { found, .. } = scan(sys_root, boot_devices);
+    match ueventd::find_by_partname(&found, VENDOR_PARTITION) {
+        Ok(Some(d)) if d.name == dev.name => Ok(()),
+        Ok(other) => Err(Fatal::new(
+            Reason::VendorPartitionMissing,
+            format!(
+                "{} no longer carries PARTNAME={VENDOR_PARTITION} (now: {})",
+                dev.name,
+                other.map_or("none", |d| d.name.as_str())
+            ),
+        )),
+        Err(e) => Err(ambiguous(&e)),
     }
 }
 
@@ -514,6 +565,23 @@ mod tests {
             "{}",
             e.detail
         );
+    }
+
+    #[test]
+    fn a_second_disk_after_the_first_is_ambiguous_on_confirmation() {
+        let sys = sys_with(&[("vda", None), ("vda1", Some(VENDOR_PARTITION))]);
+        let d = search(sys.path(), &BootDevices::Any).unwrap();
+        confirm_partition(sys.path(), &BootDevices::Any, &d).unwrap();
+        let both = sys_with(&[
+            ("vda1", Some(VENDOR_PARTITION)),
+            ("vdb1", Some(VENDOR_PARTITION)),
+        ]);
+        let e = confirm_partition(both.path(), &BootDevices::Any, &d).unwrap_err();
+        assert_eq!(e.reason, Reason::VendorPartitionAmbiguous);
+        let gone = sys_with(&[("vda", None)]);
+        let e = confirm_partition(gone.path(), &BootDevices::Any, &d).unwrap_err();
+        assert_eq!(e.reason, Reason::VendorPartitionMissing);
+        assert!(e.detail.contains("now: none"), "{}", e.detail);
     }
 
     #[test]

@@ -20,16 +20,16 @@ pub struct BootLog {
 }
 
 /// Every phase of a non-strict boot that mounts a verified `/vendor` and execs the rc
-/// interpreter, in order: the partition is found and its vbmeta checked while the
-/// first-stage modules still load (`modules` ends when they are joined), and the DICE
-/// node is derived while dm-verity and the mount proceed (`dice` ends at the join).
-/// A strict boot adds `dice_driver` after `modules`.
+/// interpreter, in order: the partition is found (and its vbmeta read) while the
+/// first-stage modules still load (`modules` ends when they are joined; the vbmeta is
+/// judged after that), and the DICE node is derived while dm-verity and the mount
+/// proceed (`dice` ends at the join). A strict boot adds `dice_driver` after `vbmeta`.
 pub const VENDOR_BOOT_PHASES: &[&str] = &[
     "start",
     "early_mounts",
     "partition",
-    "vbmeta",
     "modules",
+    "vbmeta",
     "verity",
     "vendor_mount",
     "dice",

@@ -148,7 +148,7 @@ pub struct Outcome {
 pub fn check(d: &Demo, log: &BootLog, region_after: &[u8]) -> Result<Outcome, HarnessError> {
     let fail = |what: &str| HarnessError::Missing(log.report(what));
     log.assert_phases(VENDOR_BOOT_PHASES);
-    log.assert_phases(&["modules", "dice_driver", "verity"]);
+    log.assert_phases(&["modules", "vbmeta", "dice_driver", "verity"]);
     log.assert_clean_poweroff();
     for needle in [
         "boot: strict_boot=true",

@@ -224,7 +224,8 @@ fn sample_parent_without_driver() {
 }
 
 /// Strict boot, no driver: the first stage waits the full 10 s for `/dev/open-dice0`
-/// (the wait shows in the timeline between `modules` and `dice_driver`), then stops.
+/// (the wait shows in the timeline between `modules`/`vbmeta` and `dice_driver`), then
+/// stops.
 #[test]
 fn strict_boot_without_driver_waits_then_is_fatal() {
     let mut g = Guest::new(A64).unwrap();
@@ -236,7 +237,7 @@ fn strict_boot_without_driver_waits_then_is_fatal() {
         line.contains("/dev/open-dice0 is absent after 10000 ms"),
         "{line}"
     );
-    log.assert_phases(&["vbmeta", "modules", "dice_driver"]);
+    log.assert_phases(&["modules", "vbmeta", "dice_driver"]);
     let at = |name: &str| {
         log.phases()
             .iter()
@@ -284,8 +285,8 @@ fn strict_boot_with_the_open_dice_driver() {
     assert_driver_loaded(&log);
     log.assert_phases(&[
         "partition",
-        "vbmeta",
         "modules",
+        "vbmeta",
         "dice_driver",
         "verity",
         "vendor_mount",
