@@ -280,7 +280,7 @@ fn strict_boot_with_the_open_dice_driver() {
         .push(format!("androidboot.boot_devices={PCIE_HOST}"));
     g.shutdown_when_booted().unwrap();
     let (log, after) = opendice::boot_and_read_region(&g, &region).unwrap();
-    eprintln!("{}\n{}", log.elapsed.as_secs_f64(), log.timeline_table());
+    eprintln!("boot took {:?}\n{}", log.elapsed, log.timeline_table());
     log.assert_contains("boot: strict_boot=true");
     assert_driver_loaded(&log);
     log.assert_phases(&[
