@@ -1,6 +1,7 @@
 //! Glue between the applets the multi-call binary serves: ueventd sets properties
-//! through the rc interpreter's property service, both label through the sepolicy
-//! crate, and ueventd's modalias requests load through the modprobe crate.
+//! through the rc interpreter's property service (also to end the boot when it panics),
+//! both label through the sepolicy crate, and ueventd's modalias requests load through
+//! the modprobe crate.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -8,12 +9,42 @@ use std::sync::OnceLock;
 use modprobe::{KernelLoader, ModuleDb, PlanOptions};
 use sepolicy::{FileContexts, Labeler, SystemXattr};
 
-use crate::{kmods, selinux};
+use crate::{kmods, oom, selinux, sys};
 
 /// The property service socket (init_rc's).
 pub const PROPERTY_SOCKET: &str = "/dev/socket/property_service";
 /// Where vendor modules live (modalias lookups).
 pub const VENDOR_MODULES: &str = "/vendor/lib/modules";
+
+/// What ueventd's panic hook sets `sys.powerctl` to.
+pub const UEVENTD_PANIC_POWERCTL: &str = "shutdown,ueventd-panic";
+
+/// ueventd's panic hook. AOSP's ueventd ends the boot on a fatal error
+/// (`InitFatalReboot`: a reboot to the bootloader); ours prints
+/// `INIT_FATAL reason=PANIC ueventd: <message>` to the kernel log (without the logger,
+/// whose lock the panic may hold), syncs, and asks init to power off through
+/// `sys.powerctl` (ueventd has no CAP_SYS_BOOT; init then stops, unmounts and powers off
+/// as for any shutdown). If init cannot be reached the process aborts, and init's rules
+/// for a crashed critical service apply.
+pub fn install_ueventd_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let line = init_rc::second_stage::panic_line(&format!("ueventd: {info}"));
+        if !oom::write_kmsg(line.as_bytes()) {
+            eprintln!("{line}");
+        }
+        sys::sync();
+        if let Err(e) = init_rc::set_property(
+            Path::new(PROPERTY_SOCKET),
+            "sys.powerctl",
+            UEVENTD_PANIC_POWERCTL,
+        ) {
+            let why = format!("ueventd: could not ask init to power off: {e}");
+            if !oom::write_kmsg(why.as_bytes()) {
+                eprintln!("{why}");
+            }
+        }
+    }));
+}
 
 /// ueventd → property service.
 pub struct PropertyClient {

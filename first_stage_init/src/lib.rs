@@ -14,6 +14,7 @@ pub mod kmods;
 pub mod logger;
 pub mod mounts;
 pub mod multicall;
+pub mod oom;
 pub mod platform;
 pub mod selinux;
 pub mod sys;

@@ -1,7 +1,11 @@
-//! `/init`: the multi-call entry point (see the library for everything), plus the one
-//! link-time adjustment the static binary needs.
+//! `/init`: the multi-call entry point (see the library for everything), the global
+//! allocator (a failed allocation takes the fatal path, [`first_stage_init::oom`]), plus
+//! the one link-time adjustment the static binary needs.
 
 use std::ffi::{c_int, c_void};
+
+#[global_allocator]
+static ALLOCATOR: first_stage_init::oom::FatalOnFailure = first_stage_init::oom::FatalOnFailure;
 
 fn main() {
     std::process::exit(first_stage_init::multicall::main());

@@ -11,6 +11,11 @@
 //! | `sepolicy`, `restorecon` | file_contexts lookup and labelling |
 //! | `setprop`, `getprop` | property service client |
 //! | `dice_next` | the payload manager's next DICE step ([`dice_vendor::next`]) |
+//! | `init_probe` | only in test builds (feature `test-hooks`): `init_rc::test_hooks` |
+//!
+//! Before the applet runs, [`crate::oom`] learns which one it is (a failed allocation is
+//! fatal in PID 1 and a logged exit elsewhere), and ueventd gets its panic hook
+//! ([`crate::hooks::install_ueventd_panic_hook`]); the second stage installs its own.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -41,6 +46,26 @@ pub enum Applet {
     Getprop,
     /// The payload manager's next DICE step.
     DiceNext,
+    /// The QEMU tests' probe (test builds only).
+    #[cfg(feature = "test-hooks")]
+    Probe,
+}
+
+impl Applet {
+    /// The name it reports itself with.
+    pub fn name(self) -> &'static str {
+        match self {
+            Applet::FirstStage | Applet::SecondStage => "init",
+            Applet::Ueventd => "ueventd",
+            Applet::Modprobe => "modprobe",
+            Applet::Sepolicy => "sepolicy",
+            Applet::Setprop => "setprop",
+            Applet::Getprop => "getprop",
+            Applet::DiceNext => "dice_next",
+            #[cfg(feature = "test-hooks")]
+            Applet::Probe => "init_probe",
+        }
+    }
 }
 
 /// The applets' program names, linked to the binary from `/system/bin`.
@@ -74,6 +99,8 @@ pub fn select(args: &[OsString], pid: i32) -> Result<Applet, String> {
         "setprop" => Ok(Applet::Setprop),
         "getprop" => Ok(Applet::Getprop),
         "dice_next" => Ok(Applet::DiceNext),
+        #[cfg(feature = "test-hooks")]
+        "init_probe" => Ok(Applet::Probe),
         other => Err(format!(
             "{other}: unknown applet (this multi-call binary answers to: {})",
             LINKS.join(" ")
@@ -120,7 +147,11 @@ fn dice_next_main(args: &[OsString]) -> i32 {
 pub fn main() -> i32 {
     let args: Vec<OsString> = std::env::args_os().collect();
     let root = Path::new("/");
-    match select(&args, sys::getpid()) {
+    let applet = select(&args, sys::getpid());
+    if let Ok(a) = applet {
+        crate::oom::set_applet(a);
+    }
+    match applet {
         Ok(Applet::FirstStage) => first_stage::run(),
         Ok(Applet::SecondStage) => {
             // init_rc's lines carry their own `init: ` prefix.
@@ -137,6 +168,7 @@ pub fn main() -> i32 {
             // ueventd's lines carry their own `ueventd: ` prefix.
             logger::init("", LevelFilter::Info);
             let _ = logger::attach_kmsg(Path::new("/dev/kmsg"));
+            crate::hooks::install_ueventd_panic_hook();
             let vendor_modules = Path::new(VENDOR_MODULES);
             let hooks = ueventd::Hooks {
                 props: Box::new(PropertyClient {
@@ -161,6 +193,8 @@ pub fn main() -> i32 {
         Ok(Applet::Setprop) => init_rc::setprop_main(&args),
         Ok(Applet::Getprop) => init_rc::getprop_main(&args),
         Ok(Applet::DiceNext) => dice_next_main(&args),
+        #[cfg(feature = "test-hooks")]
+        Ok(Applet::Probe) => init_rc::test_hooks::probe_main(&args),
         Err(msg) => {
             eprintln!("{msg}");
             2

@@ -145,6 +145,7 @@ pub const UNSUPPORTED: &[&str] = &[
     "mount_all",
     "parse_apex_configs",
     "readahead",
+    "remount_userdata",
     "swapon_all",
     "sysclktz",
     "umount_all",

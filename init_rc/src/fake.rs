@@ -1,6 +1,7 @@
 //! A recording fake [`Platform`] with a fake clock, for the interpreter's unit tests.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -41,14 +42,34 @@ pub(crate) struct FakePlatform {
     pub synced: bool,
     pub powered: Option<PowerAction>,
     pub log_level: Option<log::LevelFilter>,
+    /// Files that behave like sysctls: writes outside the range fail with `EINVAL`.
+    pub sysctls: BTreeMap<PathBuf, RangeInclusive<u32>>,
+    /// Paths that are symbolic links (chmod and write refuse them, as the real platform).
+    pub symlinks: BTreeSet<PathBuf>,
+    pub page_size: usize,
 }
 
 impl FakePlatform {
+    /// A fake with the hardening sysctls of Debian's arm64 kernel (`kptr_restrict`
+    /// 0..=2, `mmap_rnd_bits` 18..=33, `mmap_rnd_compat_bits` 11..=16).
     pub fn new() -> FakePlatform {
-        FakePlatform {
+        let mut p = FakePlatform {
             next_pid: 100,
+            page_size: 4096,
             ..Default::default()
-        }
+        };
+        p.sysctl("/proc/sys/kernel/kptr_restrict", 0, 0..=2);
+        p.sysctl("/proc/sys/vm/mmap_rnd_bits", 18, 18..=33);
+        p.sysctl("/proc/sys/vm/mmap_rnd_compat_bits", 11, 11..=16);
+        p
+    }
+
+    /// Makes `path` a sysctl holding `value` that accepts `range`.
+    pub fn sysctl(&mut self, path: &str, value: u32, range: RangeInclusive<u32>) {
+        let path = PathBuf::from(path);
+        self.files
+            .insert(path.clone(), format!("{value}\n").into_bytes());
+        self.sysctls.insert(path, range);
     }
 
     /// Pid of the most recent spawn of `program`.
@@ -154,7 +175,7 @@ impl Platform for FakePlatform {
 
     fn chmod(&mut self, path: &Path, mode: u32) -> Result<(), RcError> {
         self.ops.push(format!("chmod {} {mode:o}", path.display()));
-        Ok(())
+        self.refuse_symlink("chmod", path)
     }
 
     fn chown(&mut self, path: &Path, uid: Option<u32>, gid: Option<u32>) -> Result<(), RcError> {
@@ -185,6 +206,17 @@ impl Platform for FakePlatform {
             path.display(),
             String::from_utf8_lossy(data)
         ));
+        self.refuse_symlink("write", path)?;
+        if let Some(range) = self.sysctls.get(path) {
+            let value = String::from_utf8_lossy(data).trim().parse::<u32>();
+            if !value.is_ok_and(|v| range.contains(&v)) {
+                return Err(RcError::io(
+                    "write",
+                    path.display(),
+                    std::io::Error::from_raw_os_error(libc::EINVAL),
+                ));
+            }
+        }
         self.files.insert(path.to_path_buf(), data.to_vec());
         Ok(())
     }
@@ -247,6 +279,24 @@ impl Platform for FakePlatform {
     fn power(&mut self, action: &PowerAction) -> RcError {
         self.powered = Some(action.clone());
         RcError::Invalid("fake power".into())
+    }
+
+    fn page_size(&self) -> usize {
+        self.page_size
+    }
+}
+
+impl FakePlatform {
+    /// The real platform's answer to a final symlink: `ELOOP`, nothing changed.
+    fn refuse_symlink(&self, op: &'static str, path: &Path) -> Result<(), RcError> {
+        if self.symlinks.contains(path) {
+            return Err(RcError::io(
+                op,
+                path.display(),
+                std::io::Error::from_raw_os_error(libc::ELOOP),
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -5,14 +5,18 @@
 //! `reboot.cpp`. Everything that touches the OS goes through [`Platform`]; time comes from
 //! [`Platform::now`], so unit tests drive it with a fake clock.
 //!
-//! Boot order (AOSP `init.cpp`): `early-init`, `init`, `late-init` (or `charger` when
+//! Boot order (AOSP `init.cpp`): the `SetKptrRestrict` builtin, `early-init`, the
+//! `SetMmapRndBits` builtin ([`crate::hardening`]), `init`, `late-init` (or `charger` when
 //! `ro.bootmode=charger`), then a builtin step that enables property triggers and queues
 //! every property-only action whose conditions hold — after everything `late-init`
 //! itself triggered (`early-fs` … `boot`), since `trigger` only appends to the queue.
 //!
 //! Waiting commands (`exec`, `exec_start`, `wait`, `wait_for_prop`) never block: they
 //! record what they wait for and [`Init::step`] returns, so the caller keeps serving the
-//! property socket and reaping children while they wait.
+//! property socket and reaping children while they wait. `wait_for_prop` has a deadline
+//! (**Ours**, [`DEFAULT_WAIT_FOR_PROP`]): past it the command fails with a line and the
+//! action goes on, except for `ro.cold_boot_done true`, whose timeout is fatal
+//! (`COLDBOOT_TIMEOUT`).
 //!
 //! Processes: every service and `exec` child runs in its own cgroup v2 directory when
 //! [`Layout::cgroup`] is set (AOSP `createProcessGroup`), and whatever is left in it is
@@ -35,6 +39,7 @@ use std::time::Duration;
 use crate::command::{arity, Builtin, Command};
 use crate::error::RcError;
 use crate::expand::expand;
+use crate::hardening;
 use crate::ids::resolve_id;
 use crate::parser::{Action, Config};
 use crate::platform::{
@@ -52,6 +57,14 @@ use crate::service::{parse_mode, AfterReap, Service, ServiceState, StdioOption, 
 pub const COMMANDS_PER_STEP: usize = 64;
 /// Default timeout of `wait <path>` (AOSP: 5 s).
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(5);
+/// Default deadline of `wait_for_prop` (**Ours**; AOSP waits forever, but up to Android 9
+/// gave up on coldboot after a minute), overridden by [`WAIT_FOR_PROP_TIMEOUT_PROP`].
+pub const DEFAULT_WAIT_FOR_PROP: Duration = Duration::from_secs(60);
+/// The property (seconds, 1 to 3600, from a `.prop` file) that sets `wait_for_prop`'s
+/// deadline.
+pub const WAIT_FOR_PROP_TIMEOUT_PROP: &str = "ro.init.wait_for_prop_timeout";
+/// The property ueventd sets once coldboot is done.
+pub const COLD_BOOT_DONE: &str = "ro.cold_boot_done";
 /// How often `wait <path>` re-checks the path.
 pub const WAIT_POLL: Duration = Duration::from_millis(10);
 /// AOSP's default `ro.build.shutdown_timeout`: half of it for SIGTERM, all of it until
@@ -94,8 +107,18 @@ impl Default for Layout {
     }
 }
 
+/// AOSP's builtin actions queued around the boot triggers (`init.cpp` `SecondStageMain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BuiltinAction {
+    /// `SetKptrRestrict`, before `early-init`.
+    SetKptrRestrict,
+    /// `SetMmapRndBits`, after `early-init` (and its coldboot wait).
+    SetMmapRndBits,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Event {
+    Builtin(BuiltinAction),
     Trigger(String),
     Property(String, String),
     QueuePropertyTriggers,
@@ -108,7 +131,8 @@ enum Event {
 enum WaitFor {
     Exec(i32),
     Service(usize),
-    Prop(String, String),
+    /// A property value, until the deadline.
+    Prop(String, String, Duration),
     File(PathBuf, Duration),
 }
 
@@ -212,9 +236,13 @@ impl Init {
         }
     }
 
-    /// Queues the boot sequence.
+    /// Queues the boot sequence (with AOSP's hardening builtins around `early-init`).
     pub fn queue_boot(&mut self) {
+        self.queue
+            .push_back(Event::Builtin(BuiltinAction::SetKptrRestrict));
         self.queue.push_back(Event::Trigger("early-init".into()));
+        self.queue
+            .push_back(Event::Builtin(BuiltinAction::SetMmapRndBits));
         self.queue.push_back(Event::Trigger("init".into()));
         let late = if self.props.get("ro.bootmode") == Some("charger") {
             "charger"
@@ -273,12 +301,16 @@ impl Init {
                 }
             }
         }
-        if let Some(Wait {
-            what: WaitFor::File(_, deadline),
-            ..
-        }) = &self.wait
-        {
-            consider((*deadline).min(now.saturating_add(WAIT_POLL)));
+        match &self.wait {
+            Some(Wait {
+                what: WaitFor::File(_, deadline),
+                ..
+            }) => consider((*deadline).min(now.saturating_add(WAIT_POLL))),
+            Some(Wait {
+                what: WaitFor::Prop(_, _, deadline),
+                ..
+            }) => consider(*deadline),
+            _ => {}
         }
         if let Some(sd) = &self.shutdown {
             if let Phase::Term(t) | Phase::Unmount(t) | Phase::Final(t) = sd.phase {
@@ -312,6 +344,8 @@ impl Init {
     /// Sets a property from any source (rc `setprop`, the socket): `ctl.*` control
     /// messages, `sys.powerctl`, triggers and waiters. Returns a `PROP_*` code.
     pub fn set_property(&mut self, name: &str, value: &str, p: &mut dyn Platform) -> u32 {
+        #[cfg(feature = "test-hooks")]
+        crate::test_hooks::on_set_property(name);
         if let Some(cmd) = name.strip_prefix("ctl.") {
             if self.messages_stopped {
                 log::warn!("init: ctl.{cmd} for '{value}' refused: shutting down");
@@ -718,11 +752,13 @@ impl Init {
                 .filter(|(_, a)| a.trigger.matches_all_properties(&get))
                 .map(|(i, _)| i)
                 .collect(),
-            Event::QueuePropertyTriggers | Event::EnablePropertyTriggers | Event::ShutdownDone => {
-                Vec::new()
-            }
+            Event::Builtin(_)
+            | Event::QueuePropertyTriggers
+            | Event::EnablePropertyTriggers
+            | Event::ShutdownDone => Vec::new(),
         };
         match ev {
+            Event::Builtin(action) => self.run_builtin_action(action, p),
             Event::QueuePropertyTriggers => {
                 self.queue.push_back(Event::EnablePropertyTriggers);
                 self.queue.push_back(Event::AllProperties);
@@ -740,14 +776,38 @@ impl Init {
 
     /// Checks the pending wait; true when commands may run.
     fn wait_done(&mut self, p: &mut dyn Platform) -> bool {
-        let Some(w) = &self.wait else {
+        let Some(w) = self.wait.clone() else {
             return true;
         };
         let now = p.now();
         let done = match &w.what {
             WaitFor::Exec(pid) => !self.execs.contains_key(pid),
             WaitFor::Service(i) => self.services.get(*i).is_none_or(|s| s.pid.is_none()),
-            WaitFor::Prop(n, v) => self.props.get(n) == Some(v.as_str()),
+            WaitFor::Prop(n, v, deadline) => {
+                if self.props.get(n) == Some(v.as_str()) {
+                    true
+                } else if now < *deadline {
+                    false
+                } else if n == COLD_BOOT_DONE && v == "true" {
+                    // AOSP panicked after a minute without coldboot (`init.cpp` up to
+                    // Android 9): a guest without its /dev nodes cannot do anything.
+                    self.fatal = Some((
+                        "COLDBOOT_TIMEOUT",
+                        format!(
+                            "ueventd did not set {COLD_BOOT_DONE}=true within {}ms",
+                            now.saturating_sub(w.since).as_millis()
+                        ),
+                    ));
+                    return false;
+                } else {
+                    log::error!(
+                        "init: command '{}' failed: {}",
+                        w.text,
+                        RcError::Timeout(format!("{n}={v}"))
+                    );
+                    true
+                }
+            }
             WaitFor::File(path, deadline) => {
                 if p.exists(path) {
                     true
@@ -766,7 +826,12 @@ impl Init {
         if done {
             let ms = now.saturating_sub(w.since).as_millis();
             log::info!("init: '{}' done after {ms}ms", w.text);
+            let coldboot = matches!(&w.what, WaitFor::Prop(n, _, _) if n == COLD_BOOT_DONE);
             self.wait = None;
+            if coldboot {
+                // AOSP `CheckAndResetWait`: how long init waited for coldboot.
+                self.set_internal("ro.boottime.init.cold_boot_wait", &ms.to_string(), p);
+            }
         }
         done
     }
@@ -1048,6 +1113,52 @@ impl Init {
             .collect()
     }
 
+    /// `wait_for_prop`'s deadline: [`WAIT_FOR_PROP_TIMEOUT_PROP`] if valid, else the default.
+    fn wait_for_prop_timeout(&self) -> Duration {
+        match self.props.get(WAIT_FOR_PROP_TIMEOUT_PROP) {
+            None => DEFAULT_WAIT_FOR_PROP,
+            Some(v) => match v.parse::<u64>() {
+                Ok(secs @ 1..=3600) => Duration::from_secs(secs),
+                _ => {
+                    log::warn!(
+                        "init: {WAIT_FOR_PROP_TIMEOUT_PROP}={v} is not 1 to 3600 seconds; using {}s",
+                        DEFAULT_WAIT_FOR_PROP.as_secs()
+                    );
+                    DEFAULT_WAIT_FOR_PROP
+                }
+            },
+        }
+    }
+
+    /// AOSP's `SetKptrRestrict` and `SetMmapRndBits` ([`crate::hardening`]); failing is
+    /// fatal.
+    fn run_builtin_action(&mut self, action: BuiltinAction, p: &mut dyn Platform) {
+        let proc_root = self.layout.proc_root.clone();
+        match action {
+            BuiltinAction::SetKptrRestrict => match hardening::set_kptr_restrict(p, &proc_root) {
+                Ok(v) => log::info!("init: kptr_restrict set to {v}"),
+                Err(e) => self.fatal = Some(("KPTR_RESTRICT", e)),
+            },
+            BuiltinAction::SetMmapRndBits => {
+                let has_32bit_abi = self
+                    .props
+                    .get("ro.product.cpu.abilist32")
+                    .is_some_and(|v| !v.is_empty());
+                let arch = hardening::Arch::current();
+                match hardening::set_mmap_rnd_bits(p, &proc_root, arch, has_32bit_abi) {
+                    Ok(r) => match r.compat_bits {
+                        Some(c) => log::info!(
+                            "init: mmap_rnd_bits set to {}, mmap_rnd_compat_bits to {c}",
+                            r.bits
+                        ),
+                        None => log::info!("init: mmap_rnd_bits set to {}", r.bits),
+                    },
+                    Err(e) => self.fatal = Some(("MMAP_RND_BITS", e)),
+                }
+            }
+        }
+    }
+
     /// Logs once per boot that a builtin has nothing to do in this guest.
     fn not_applicable(&mut self, builtin: Builtin, why: &str) {
         if self.reported.insert(builtin) {
@@ -1275,7 +1386,8 @@ impl Init {
             }
             Builtin::WaitForProp => {
                 if self.props.get(&a[0]) != Some(a[1].as_str()) {
-                    self.set_wait(WaitFor::Prop(a[0].clone(), a[1].clone()), text, p);
+                    let deadline = p.now().saturating_add(self.wait_for_prop_timeout());
+                    self.set_wait(WaitFor::Prop(a[0].clone(), a[1].clone(), deadline), text, p);
                 }
                 Ok(())
             }

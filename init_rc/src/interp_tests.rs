@@ -854,3 +854,141 @@ fn orphans_and_unknown_services() {
     settle(&mut init, &mut p);
     assert_eq!(trace(&p), ["after"]);
 }
+
+#[test]
+fn wait_for_prop_gives_up_at_its_deadline() {
+    let rc = "\
+on init
+    wait_for_prop vendor.never 1
+    write /trace after-wait
+";
+    let mut props = PropertyStore::new();
+    props.set("ro.init.wait_for_prop_timeout", "5").unwrap();
+    let mut init = init_with(&format!("{LATE_INIT}{rc}"), props, Box::new(NoLabeler));
+    let mut p = FakePlatform::new();
+    settle(&mut init, &mut p);
+    assert!(trace(&p).is_empty());
+    let deadline = init.next_deadline(p.now).expect("a deadline");
+    assert_eq!(deadline, p.now + Duration::from_secs(5));
+    advance(&mut init, &mut p, Duration::from_millis(4999));
+    assert!(trace(&p).is_empty());
+    advance(&mut init, &mut p, Duration::from_millis(1));
+    // The command failed (one log line) and the action went on.
+    assert_eq!(trace(&p), ["after-wait"]);
+    assert!(init.fatal().is_none());
+}
+
+#[test]
+fn coldboot_that_never_completes_is_fatal() {
+    let rc = "\
+on early-init
+    wait_for_prop ro.cold_boot_done true
+    write /trace after-coldboot
+";
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
+    settle(&mut init, &mut p);
+    // The default deadline: a minute.
+    advance(&mut init, &mut p, Duration::from_secs(59));
+    assert!(init.fatal().is_none());
+    advance(&mut init, &mut p, Duration::from_secs(1));
+    let (token, detail) = init.fatal().expect("fatal");
+    assert_eq!(token, "COLDBOOT_TIMEOUT");
+    assert_eq!(
+        detail,
+        "ueventd did not set ro.cold_boot_done=true within 60000ms"
+    );
+    assert!(trace(&p).is_empty());
+}
+
+#[test]
+fn coldboot_wait_is_recorded_and_bad_timeouts_use_the_default() {
+    let rc = "\
+on early-init
+    wait_for_prop ro.cold_boot_done true
+";
+    let mut props = PropertyStore::new();
+    props.set("ro.init.wait_for_prop_timeout", "0").unwrap();
+    let mut init = init_with(&format!("{LATE_INIT}{rc}"), props, Box::new(NoLabeler));
+    let mut p = FakePlatform::new();
+    settle(&mut init, &mut p);
+    assert_eq!(
+        init.next_deadline(p.now),
+        Some(p.now + Duration::from_secs(60))
+    );
+    p.now += Duration::from_millis(1234);
+    init.set_property("ro.cold_boot_done", "true", &mut p);
+    settle(&mut init, &mut p);
+    assert_eq!(
+        init.properties().get("ro.boottime.init.cold_boot_wait"),
+        Some("1234")
+    );
+}
+
+#[test]
+fn hardening_runs_around_early_init_and_failure_is_fatal() {
+    let rc = "\
+on early-init
+    write /trace early-init
+on init
+    write /trace init
+";
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
+    settle(&mut init, &mut p);
+    let ops: Vec<&String> = p
+        .ops
+        .iter()
+        .filter(|o| o.contains("/trace") || o.contains("/proc/sys/"))
+        .collect();
+    let pos = |want: &str| {
+        ops.iter()
+            .position(|o| o.as_str() == want)
+            .unwrap_or_else(|| panic!("{want} not in {ops:#?}"))
+    };
+    let kptr = pos("write /proc/sys/kernel/kptr_restrict 2\n");
+    let early = pos("write /trace early-init");
+    let bits = if cfg!(target_arch = "aarch64") {
+        33
+    } else {
+        32
+    };
+    let mmap = pos(&format!("write /proc/sys/vm/mmap_rnd_bits {bits}\n"));
+    let init_pos = pos("write /trace init");
+    assert!(kptr < early && early < mmap && mmap < init_pos, "{ops:#?}");
+    assert!(init.fatal().is_none());
+
+    // A kernel that will not hide its pointers: nothing of the rc runs.
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
+    p.sysctl("/proc/sys/kernel/kptr_restrict", 0, 0..=1);
+    settle(&mut init, &mut p);
+    assert_eq!(init.fatal().map(|f| f.0), Some("KPTR_RESTRICT"));
+    assert!(trace(&p).is_empty());
+
+    // Too little mmap entropy: fatal after early-init, before init.
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
+    p.sysctl("/proc/sys/vm/mmap_rnd_bits", 18, 18..=20);
+    settle(&mut init, &mut p);
+    assert_eq!(init.fatal().map(|f| f.0), Some("MMAP_RND_BITS"));
+    assert_eq!(trace(&p), ["early-init"]);
+}
+
+#[test]
+fn chmod_and_write_refuse_a_planted_symlink() {
+    let rc = "\
+on init
+    chmod 0666 /data/planted
+    write /data/planted pwned
+    chown shell shell /data/planted
+    write /trace after
+";
+    let (mut init, mut p) = boot(&format!("{LATE_INIT}{rc}"));
+    p.symlinks.insert(PathBuf::from("/data/planted"));
+    settle(&mut init, &mut p);
+    // Each command failed on its own; nothing was written through the link; the
+    // action went on.
+    assert!(!p.files.contains_key(&PathBuf::from("/data/planted")));
+    assert_eq!(trace(&p), ["after"]);
+    // chown is lchown: the link's own owner.
+    assert!(p
+        .ops
+        .contains(&"chown /data/planted Some(2000) Some(2000)".to_string()));
+}

@@ -47,6 +47,12 @@
 //! | `init: ro.hardware=<h> ro.bootmode=<m>; <n> property(ies) from .prop files` | boot properties derived and loaded |
 //! | `init: perform_apex_config: not applicable here (no APEXes); nothing done` | once per boot (also `mark_post_data`) |
 //! | `init: shutdown: unmounted <dev> from <dir>` | a rw block-device filesystem unmounted at shutdown |
+//! | `init: kptr_restrict set to <n>` / `init: mmap_rnd_bits set to <n>, mmap_rnd_compat_bits to <m>` | AOSP's hardening builtins ([`hardening`]) |
+//! | `init: unable to set property '<name>' from uid:<u> gid:<g> pid:<p>: <why>` | a socket set refused ([`prop_policy`]) |
+//! | `init: received sys.powerctl='<value>' from pid <p> (<program>)` | who asked for a shutdown |
+//! | `init: property service: uid <u> has <n> unanswered connection(s) …` | a uid reached the connection cap ([`prop_server`]) |
+//! | `init: property service: pid <p> (uid <u>) sent no whole request within 2000ms: …` | a connection timed out |
+//! | `init: command 'wait_for_prop <n> <v>' failed: timed out waiting for <n>=<v>` | a `wait_for_prop` deadline passed (the action goes on) |
 //!
 //! `status=<S>` is the exit code, or `128 + signal` for a killed process.
 //! Children start with umask 077 in their own cgroup v2 directory; `exec` children get
@@ -60,7 +66,10 @@
 //! symlink trigger umount wait wait_for_prop write`; `perform_apex_config` and
 //! `mark_post_data` are accepted and logged once as not applicable ([`command`]). AOSP
 //! builtins reported as unsupported and skipped: [`command::UNSUPPORTED`] (e.g.
-//! `mount_all`, `bootchart`, `ifup`, `sysclktz`).
+//! `mount_all`, `bootchart`, `ifup`, `sysclktz`). `chmod` never follows a final symlink
+//! (`ELOOP`), `chown` is `lchown` and `write` opens with `O_NOFOLLOW`, as AOSP's
+//! builtins. `wait_for_prop` gives up after `ro.init.wait_for_prop_timeout` seconds
+//! (**Ours**, default 60; for `ro.cold_boot_done true` that is fatal, `COLDBOOT_TIMEOUT`).
 //!
 //! Service options acted on: `class user group oneshot disabled file stdio_to_kmsg console
 //! restart_period setenv socket onrestart override capabilities critical shutdown`, and
@@ -78,16 +87,21 @@ pub mod applet;
 pub mod command;
 pub mod error;
 pub mod expand;
+pub mod hardening;
 pub mod ids;
 pub mod interp;
 pub mod parser;
 pub mod platform;
 pub mod prop_files;
+pub mod prop_policy;
 pub mod prop_proto;
+pub mod prop_server;
 pub mod property;
 pub mod second_stage;
 pub mod service;
 mod sys;
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks;
 pub mod tokenizer;
 pub mod trigger;
 pub mod verify;

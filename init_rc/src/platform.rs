@@ -149,9 +149,10 @@ pub trait Platform {
     fn reap(&mut self) -> Vec<(i32, ExitStatus)>;
     /// Creates a directory; `Ok(false)` if a directory already exists there.
     fn mkdir(&mut self, path: &Path, mode: u32) -> Result<bool, RcError>;
-    /// `chmod`.
+    /// `chmod` that never follows a final symlink: a symlink at `path` is refused
+    /// (`ELOOP`) and left as it is (AOSP `fchmodat(…, AT_SYMLINK_NOFOLLOW)`).
     fn chmod(&mut self, path: &Path, mode: u32) -> Result<(), RcError>;
-    /// `lchown`; `None` keeps the id.
+    /// `lchown` (a symlink's own owner changes, never its target's); `None` keeps the id.
     fn chown(&mut self, path: &Path, uid: Option<u32>, gid: Option<u32>) -> Result<(), RcError>;
     /// `symlink(target, link)`.
     fn symlink(&mut self, target: &Path, link: &Path) -> Result<(), RcError>;
@@ -185,6 +186,11 @@ pub trait Platform {
     fn sync(&mut self);
     /// Powers off or reboots. Returns only if that failed (or in a fake).
     fn power(&mut self, action: &PowerAction) -> RcError;
+    /// The memory page size (AOSP's `getpagesize()`, for `mmap_rnd_bits` on x86_64);
+    /// 4 KiB unless the platform says otherwise.
+    fn page_size(&self) -> usize {
+        4096
+    }
 }
 
 /// The SELinux hook the lead wires to the sepolicy crate.

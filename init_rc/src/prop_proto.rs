@@ -13,8 +13,9 @@
 //!   shared property area).
 //!
 //! The legacy fixed-size `PROP_MSG_SETPROP` (`1`) is not supported: it is answered with
-//! `PROP_ERROR_INVALID_CMD`. Every read of a request has a 2 s budget (AOSP's
-//! `kDefaultSocketTimeout`).
+//! `PROP_ERROR_INVALID_CMD`. A request must arrive whole within 2 s of the connection
+//! (AOSP's `kDefaultSocketTimeout`, a budget for all reads of one request); the server
+//! decodes what has arrived so far with [`decode`] and never waits for a client.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -87,6 +88,16 @@ pub enum RequestError {
 }
 
 impl RequestError {
+    /// The error for a peer that stopped (EOF or its deadline) while `what` (a
+    /// [`Decoded::Incomplete`] field) was incomplete.
+    pub fn truncated(what: &str) -> RequestError {
+        match what {
+            "command" => RequestError::ReadCmd,
+            "length" => RequestError::ReadData("truncated length"),
+            _ => RequestError::ReadData("truncated string"),
+        }
+    }
+
     /// The `PROP_ERROR_*` reply for this error.
     pub fn reply(&self) -> u32 {
         match self {
@@ -125,19 +136,100 @@ fn read_string<R: Read>(r: &mut R) -> Result<String, RequestError> {
     String::from_utf8(buf).map_err(|_| RequestError::ReadData("string is not UTF-8"))
 }
 
-/// Decodes one request from `r` (which should enforce the read timeout).
-pub fn read_request<R: Read>(r: &mut R) -> Result<Request, RequestError> {
-    let cmd = read_u32(r).ok_or(RequestError::ReadCmd)?;
-    match cmd {
-        PROP_MSG_SETPROP2 => {
-            let name = read_string(r)?;
-            let value = read_string(r)?;
-            Ok(Request::Set { name, value })
-        }
-        PROP_MSG_GETPROP => Ok(Request::Get {
-            name: read_string(r)?,
+/// The longest well-formed request: a `PROP_MSG_SETPROP2` with two strings of
+/// [`MAX_WIRE_STRING`] bytes.
+pub const MAX_REQUEST: usize = 4 + 2 * (4 + MAX_WIRE_STRING);
+
+/// What the bytes received so far on a connection make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded {
+    /// Not a whole request yet: at least `need` more bytes, the next being `what`
+    /// (`"command"`, `"length"` or `"string"`).
+    Incomplete {
+        /// Bytes still missing before the next field is whole.
+        need: usize,
+        /// The field being received.
+        what: &'static str,
+    },
+    /// A whole request, which took the first `len` bytes.
+    Complete(Request, usize),
+    /// The bytes cannot become a valid request.
+    Invalid(RequestError),
+}
+
+/// Reads a native-endian `u32` at `at`, or says how many bytes are missing.
+fn u32_at(buf: &[u8], at: usize, what: &'static str) -> Result<u32, Decoded> {
+    match buf.get(at..at + 4) {
+        Some(b) => Ok(u32::from_ne_bytes([b[0], b[1], b[2], b[3]])),
+        None => Err(Decoded::Incomplete {
+            need: at + 4 - buf.len().min(at + 4),
+            what,
         }),
-        other => Err(RequestError::InvalidCmd(other)),
+    }
+}
+
+/// Decodes the length-prefixed string at `at`: the string and the offset after it.
+fn string_at(buf: &[u8], at: usize) -> Result<(String, usize), Decoded> {
+    let len = u32_at(buf, at, "length")?;
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|l| *l <= MAX_WIRE_STRING)
+        .ok_or(Decoded::Invalid(RequestError::ReadData(
+            "string longer than 0xffff bytes",
+        )))?;
+    let start = at + 4;
+    let end = start + len;
+    let Some(bytes) = buf.get(start..end) else {
+        return Err(Decoded::Incomplete {
+            need: end - buf.len(),
+            what: "string",
+        });
+    };
+    let s = std::str::from_utf8(bytes)
+        .map_err(|_| Decoded::Invalid(RequestError::ReadData("string is not UTF-8")))?;
+    Ok((s.to_owned(), end))
+}
+
+/// Decodes a request from the start of `buf` without blocking: the server calls it on
+/// whatever a connection delivered so far. Strings are checked as their lengths arrive,
+/// so no more than [`MAX_REQUEST`] bytes are ever needed.
+pub fn decode(buf: &[u8]) -> Decoded {
+    let parse = || -> Result<Decoded, Decoded> {
+        let cmd = u32_at(buf, 0, "command")?;
+        match cmd {
+            PROP_MSG_SETPROP2 => {
+                let (name, at) = string_at(buf, 4)?;
+                let (value, end) = string_at(buf, at)?;
+                Ok(Decoded::Complete(Request::Set { name, value }, end))
+            }
+            PROP_MSG_GETPROP => {
+                let (name, end) = string_at(buf, 4)?;
+                Ok(Decoded::Complete(Request::Get { name }, end))
+            }
+            other => Err(Decoded::Invalid(RequestError::InvalidCmd(other))),
+        }
+    };
+    match parse() {
+        Ok(d) | Err(d) => d,
+    }
+}
+
+/// Decodes one request from a blocking reader `r` (which should enforce a read
+/// timeout), reading exactly what [`decode`] asks for.
+pub fn read_request<R: Read>(r: &mut R) -> Result<Request, RequestError> {
+    let mut buf = Vec::new();
+    loop {
+        match decode(&buf) {
+            Decoded::Complete(req, _) => return Ok(req),
+            Decoded::Invalid(e) => return Err(e),
+            Decoded::Incomplete { need, what } => {
+                let start = buf.len();
+                buf.resize(start + need, 0);
+                if r.read_exact(&mut buf[start..]).is_err() {
+                    return Err(RequestError::truncated(what));
+                }
+            }
+        }
     }
 }
 
@@ -288,6 +380,61 @@ mod tests {
         ));
         assert_eq!(RequestError::ReadCmd.reply(), PROP_ERROR_READ_CMD);
         assert!(encode_set(&"x".repeat(MAX_WIRE_STRING + 1), "v").is_err());
+    }
+
+    #[test]
+    fn decode_is_incremental_and_read_request_agrees() {
+        for msg in [
+            encode_set("ro.cold_boot_done", "true").unwrap(),
+            encode_set("", "").unwrap(),
+            encode_get("a.b").unwrap(),
+        ] {
+            let Decoded::Complete(req, len) = decode(&msg) else {
+                panic!("{msg:?}")
+            };
+            assert_eq!(len, msg.len());
+            assert_eq!(read_request(&mut Cursor::new(msg.clone())).unwrap(), req);
+            // Every proper prefix is incomplete, and says which field it waits for.
+            for cut in 0..msg.len() {
+                match decode(&msg[..cut]) {
+                    Decoded::Incomplete { need, what } => {
+                        assert!(need >= 1 && cut + need <= msg.len(), "{cut} {need}");
+                        assert_eq!(what == "command", cut < 4, "{cut}");
+                    }
+                    other => panic!("prefix {cut}: {other:?}"),
+                }
+            }
+            // Trailing bytes are not part of the request.
+            let mut more = msg.clone();
+            more.extend_from_slice(b"junk");
+            assert!(matches!(decode(&more), Decoded::Complete(_, l) if l == msg.len()));
+        }
+        let set = encode_set("name", "value").unwrap();
+        for (cut, want) in [
+            (2, RequestError::ReadCmd),
+            (6, RequestError::ReadData("truncated length")),
+            (9, RequestError::ReadData("truncated string")),
+        ] {
+            let Decoded::Incomplete { what, .. } = decode(&set[..cut]) else {
+                panic!("{cut}")
+            };
+            assert_eq!(RequestError::truncated(what), want);
+            assert_eq!(read_request(&mut Cursor::new(&set[..cut])), Err(want));
+        }
+        // A bad length or command is refused at once, before its bytes arrive.
+        let mut huge = PROP_MSG_SETPROP2.to_ne_bytes().to_vec();
+        huge.extend_from_slice(&0x1_0000u32.to_ne_bytes());
+        assert!(matches!(
+            decode(&huge),
+            Decoded::Invalid(RequestError::ReadData(_))
+        ));
+        assert_eq!(
+            decode(&7u32.to_ne_bytes()),
+            Decoded::Invalid(RequestError::InvalidCmd(7))
+        );
+        let max = encode_set(&"n".repeat(MAX_WIRE_STRING), &"v".repeat(MAX_WIRE_STRING)).unwrap();
+        assert_eq!(max.len(), MAX_REQUEST);
+        assert!(matches!(decode(&max), Decoded::Complete(..)));
     }
 
     #[test]

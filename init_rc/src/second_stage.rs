@@ -26,21 +26,31 @@
 //! | `PROPERTY_SOCKET` | the property socket could not be created |
 //! | `POWER_FAILED` | `sys.powerctl` could not power off or reboot (PID 1 then idles) |
 //! | `CRITICAL_SERVICE` | a `critical` service crashed more than 4 times in its window (or before `sys.boot_completed`): `<name> exited 4 times …` |
+//! | `PANIC` | a Rust panic in PID 1 (the panic hook), or a failed memory allocation (`memory allocation of <n> bytes failed`, the multi-call binary's allocator) |
+//! | `COLDBOOT_TIMEOUT` | `wait_for_prop ro.cold_boot_done true` passed its deadline: ueventd never finished coldboot |
+//! | `KPTR_RESTRICT` | `/proc/sys/kernel/kptr_restrict` could not be set to 2 or more (AOSP `SetKptrRestrictAction`) |
+//! | `MMAP_RND_BITS` | `mmap_rnd_bits` could not reach AOSP's minimum for the architecture (AOSP `SetMmapRndBitsAction`) |
 //!
-//! Property-socket policy (**Ours**; AOSP decides with SELinux): nobody may set
-//! `init.svc.*` through the socket; only uid 0 may set `ro.*`, `ctl.*` and `sys.powerctl`.
+//! The property socket is served by [`crate::prop_server`] (never blocking the loop; a
+//! deadline per connection and a cap per uid) with the policy of [`crate::prop_policy`]:
+//! root may set anything but `init.svc.*`, other uids only an allowlist of names; each
+//! refusal is answered as AOSP answers it and logged on one line
+//! (`init: unable to set property '<name>' from uid:<u> gid:<g> pid:<p>: <why>`).
 //! When not running as PID 1 (tests), init makes itself a child subreaper and, once the
 //! power action has been attempted, exits with status 0 instead of idling.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use crate::interp::{Init, Layout};
 use crate::parser::{DiagKind, Parser};
 use crate::platform::{Hooks, Platform};
-use crate::prop_proto::{encode_get_reply, Request, PROP_ERROR_PERMISSION_DENIED};
+use crate::prop_policy;
+use crate::prop_proto::{encode_get_reply, Request};
+use crate::prop_server::{Peer, PropertyServer};
 use crate::property::PropertyStore;
-use crate::sys::{self, Peer, PropertyServer, RealPlatform, SignalWatch};
+use crate::sys::{self, RealPlatform, SignalWatch};
 
 /// Resolved second-stage options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +125,7 @@ pub fn parse_args(args: &[OsString]) -> Result<Mode, String> {
 /// The second stage. Never returns (`!` coerces to `Infallible` for callers that want
 /// that type): on a fatal error it logs `INIT_FATAL reason=…`, syncs and powers off.
 pub fn second_stage_main(args: &[OsString], hooks: Hooks) -> ! {
+    install_panic_hook();
     let opts = match parse_args(args) {
         Ok(Mode::Run(o)) => o,
         Ok(Mode::Verify(files)) => std::process::exit(crate::verify::verify_main(&files)),
@@ -126,11 +137,35 @@ pub fn second_stage_main(args: &[OsString], hooks: Hooks) -> ! {
 fn fatal(reason: &str, detail: &str) -> ! {
     log::error!("INIT_FATAL reason={reason} {detail}");
     eprintln!("INIT_FATAL reason={reason} {detail}");
+    power_off_after_fatal()
+}
+
+fn power_off_after_fatal() -> ! {
     let mut p = RealPlatform::new();
     p.sync();
     let e = p.power(&crate::platform::PowerAction::PowerOff);
     log::error!("init: power off failed: {e}");
     idle_or_exit(1)
+}
+
+/// The fatal line for a panic: `INIT_FATAL reason=PANIC <message>`, on one line.
+pub fn panic_line(message: &str) -> String {
+    let flat: String = message
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+        .collect();
+    format!("INIT_FATAL reason=PANIC {flat}")
+}
+
+/// A panic anywhere in the second stage logs `INIT_FATAL reason=PANIC …` without taking
+/// the logger's locks (the panic may have happened inside it), syncs and powers off: PID
+/// 1 never dies, so the kernel never sees "Attempted to kill init". (The release profile
+/// aborts on panic; this hook runs first and does not return.)
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        sys::emergency_line(&panic_line(&info.to_string()));
+        power_off_after_fatal()
+    }));
 }
 
 fn idle_or_exit(code: i32) -> ! {
@@ -169,12 +204,42 @@ fn load(opts: &Options, props: &PropertyStore) -> crate::parser::Config {
     config
 }
 
-fn allowed(name: &str, peer: Peer) -> bool {
-    if name.starts_with("init.svc.") {
-        return false;
+/// A set request from the socket: the policy, then the interpreter. Returns the answer.
+fn handle_set(
+    name: &str,
+    value: &str,
+    peer: Peer,
+    proc_root: &std::path::Path,
+    init: &mut Init,
+    platform: &mut RealPlatform,
+) -> u32 {
+    if let Err(d) = prop_policy::check(name, value, peer.uid) {
+        log::warn!(
+            "init: unable to set property '{name}' from uid:{} gid:{} pid:{}: {}",
+            peer.uid,
+            peer.gid,
+            peer.pid,
+            d.reason
+        );
+        return d.code;
     }
-    peer.uid == 0
-        || !(name.starts_with("ro.") || name.starts_with("ctl.") || name == "sys.powerctl")
+    if name == "sys.powerctl" {
+        // AOSP logs who asked for a shutdown.
+        let cmdline = std::fs::read(proc_root.join(peer.pid.to_string()).join("cmdline"))
+            .ok()
+            .and_then(|c| {
+                c.split(|b| *b == 0)
+                    .next()
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+            })
+            .unwrap_or_default();
+        log::info!(
+            "init: received sys.powerctl='{value}' from pid {} ({cmdline})",
+            peer.pid
+        );
+    }
+    log::debug!("init: property {name}={value} from pid {}", peer.pid);
+    init.set_property(name, value, platform)
 }
 
 /// The cgroup v2 hierarchy services run in, mounted if needed; `None` (with a line)
@@ -223,7 +288,7 @@ fn run(opts: &Options, hooks: Hooks) -> ! {
     );
     let config = load(opts, &props);
     let signals = SignalWatch::new().unwrap_or_else(|e| fatal("SIGNALFD", &e.to_string()));
-    let server = PropertyServer::bind(&opts.socket)
+    let mut server = PropertyServer::bind(&opts.socket)
         .unwrap_or_else(|e| fatal("PROPERTY_SOCKET", &e.to_string()));
     let layout = Layout {
         dev: opts.dev.clone(),
@@ -245,34 +310,37 @@ fn run(opts: &Options, hooks: Hooks) -> ! {
             idle_or_exit(0);
         }
         let now = platform.now();
-        let timeout = if init.is_busy() {
+        let mut timeout = if init.is_busy() {
             Some(std::time::Duration::ZERO)
         } else {
             init.next_deadline(now).map(|d| d.saturating_sub(now))
         };
-        let ready = sys::wait_readable(&[signals.fd(), server.fd()], timeout);
-        if ready.first() == Some(&true) {
+        if let Some(left) = server.time_left(Instant::now()) {
+            timeout = Some(timeout.map_or(left, |t| t.min(left)));
+        }
+        let signalled = {
+            let mut fds = vec![signals.fd()];
+            fds.extend(server.fds());
+            sys::wait_readable(&fds, timeout).first() == Some(&true)
+        };
+        if signalled {
             signals.drain();
         }
-        if ready.get(1) == Some(&true) {
-            server.serve(&mut |req, peer| match req {
-                Request::Set { name, value } => {
-                    let code = if allowed(&name, peer) {
-                        log::debug!("init: property {name}={value} from pid {}", peer.pid);
-                        init.set_property(&name, &value, &mut platform)
-                    } else {
-                        log::warn!(
-                            "init: pid {} (uid {}) may not set {name}",
-                            peer.pid,
-                            peer.uid
-                        );
-                        PROP_ERROR_PERMISSION_DENIED
-                    };
-                    code.to_ne_bytes().to_vec()
-                }
-                Request::Get { name } => encode_get_reply(init.properties().get(&name)),
-            });
-        }
+        // Non-blocking: accepts, reads what arrived, answers whole requests, closes the
+        // connections past their deadline.
+        server.serve(Instant::now(), &mut |req, peer| match req {
+            Request::Set { name, value } => handle_set(
+                &name,
+                &value,
+                peer,
+                &opts.proc_root,
+                &mut init,
+                &mut platform,
+            )
+            .to_ne_bytes()
+            .to_vec(),
+            Request::Get { name } => encode_get_reply(init.properties().get(&name)),
+        });
     }
 }
 
@@ -317,14 +385,10 @@ mod tests {
     }
 
     #[test]
-    fn socket_policy() {
-        let root = Peer { uid: 0, pid: 2 };
-        let user = Peer { uid: 1000, pid: 3 };
-        assert!(allowed("ro.cold_boot_done", root));
-        assert!(!allowed("ro.cold_boot_done", user));
-        assert!(!allowed("init.svc.ueventd", root));
-        assert!(!allowed("ctl.start", user));
-        assert!(!allowed("sys.powerctl", user));
-        assert!(allowed("sys.x", user));
+    fn panic_line_is_one_line() {
+        assert_eq!(
+            panic_line("panicked at src/interp.rs:1:2:\ntest hook"),
+            "INIT_FATAL reason=PANIC panicked at src/interp.rs:1:2: test hook"
+        );
     }
 }

@@ -9,11 +9,10 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags};
@@ -25,7 +24,6 @@ use nix::unistd::Pid;
 
 use crate::error::RcError;
 use crate::platform::{ExitStatus, MountSpec, Platform, PowerAction, Rlimit, SpawnSpec};
-use crate::prop_proto::{read_request, Request, REQUEST_TIMEOUT};
 use crate::service::SocketKind;
 
 /// The real platform.
@@ -564,8 +562,7 @@ impl Platform for RealPlatform {
     }
 
     fn chmod(&mut self, path: &Path, mode: u32) -> Result<(), RcError> {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-            .map_err(|e| RcError::io("chmod", path.display(), e))
+        chmod_nofollow(path, mode).map_err(|e| RcError::io("chmod", path.display(), e))
     }
 
     fn chown(&mut self, path: &Path, uid: Option<u32>, gid: Option<u32>) -> Result<(), RcError> {
@@ -718,6 +715,49 @@ impl Platform for RealPlatform {
             Ok(never) => match never {},
         }
     }
+
+    fn page_size(&self) -> usize {
+        page_size()
+    }
+}
+
+/// `chmod` without following a final symlink (AOSP `fchmodat(AT_SYMLINK_NOFOLLOW)`, as
+/// bionic implements it): the path is opened `O_PATH|O_NOFOLLOW`, a symlink is refused with
+/// `ELOOP`, and the inode that was opened is changed through `/proc/self/fd`, so a link
+/// planted between the check and the change cannot redirect it.
+fn chmod_nofollow(path: &Path, mode: u32) -> io::Result<()> {
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
+        .open(path)?;
+    if f.metadata()?.file_type().is_symlink() {
+        return Err(io::Error::from_raw_os_error(libc::ELOOP));
+    }
+    std::fs::set_permissions(
+        format!("/proc/self/fd/{}", f.as_raw_fd()),
+        std::fs::Permissions::from_mode(mode),
+    )
+}
+
+/// The memory page size.
+pub(crate) fn page_size() -> usize {
+    // SAFETY: sysconf has no memory effects; _SC_PAGESIZE is always supported.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(n).unwrap_or(4096)
+}
+
+/// Writes one line without the logger (whose lock a panic may hold): as PID 1 to the
+/// kernel log on a fresh descriptor (the kernel echoes it on the console), otherwise (or
+/// if that fails) to stderr.
+pub(crate) fn emergency_line(line: &str) {
+    if getpid() == 1 {
+        if let Ok(mut f) = OpenOptions::new().write(true).open("/dev/kmsg") {
+            if f.write_all(format!("<2>{line}\n").as_bytes()).is_ok() {
+                return;
+            }
+        }
+    }
+    let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
 }
 
 /// Sets init's own umask (AOSP's init runs with 0, so rc modes are exact).
@@ -774,129 +814,6 @@ impl SignalWatch {
     }
 }
 
-/// Reads with one overall deadline.
-struct DeadlineReader<'a> {
-    stream: &'a UnixStream,
-    deadline: Instant,
-}
-
-impl Read for DeadlineReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::ErrorKind::TimedOut.into());
-        }
-        self.stream.set_read_timeout(Some(left))?;
-        (&mut &*self.stream).read(buf)
-    }
-}
-
-/// Who sent a request.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Peer {
-    pub(crate) uid: u32,
-    pub(crate) pid: i32,
-}
-
-/// Connections handled per wake-up of the main loop.
-pub(crate) const MAX_CONNECTIONS_PER_SERVE: usize = 32;
-
-/// The listening property-service socket.
-pub(crate) struct PropertyServer {
-    listener: UnixListener,
-}
-
-impl PropertyServer {
-    /// Binds `path` (replacing a stale node), mode 0666, non-blocking.
-    pub(crate) fn bind(path: &Path) -> Result<PropertyServer, RcError> {
-        let shown = path.display().to_string();
-        if let Some(dir) = path.parent() {
-            std::fs::DirBuilder::new()
-                .mode(0o755)
-                .recursive(true)
-                .create(dir)
-                .map_err(|e| RcError::io("mkdir", dir.display(), e))?;
-        }
-        match std::fs::remove_file(path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(RcError::io("unlink", &shown, e)),
-        }
-        let listener = UnixListener::bind(path).map_err(|e| RcError::io("bind", &shown, e))?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
-            .map_err(|e| RcError::io("chmod", &shown, e))?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| RcError::io("set non-blocking", &shown, e))?;
-        Ok(PropertyServer { listener })
-    }
-
-    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
-        self.listener.as_fd()
-    }
-
-    /// Accepts pending connections (at most [`MAX_CONNECTIONS_PER_SERVE`], so a flood
-    /// cannot starve the main loop) and answers one request on each with `handle`, which
-    /// returns the reply bytes.
-    pub(crate) fn serve(&self, handle: &mut dyn FnMut(Request, Peer) -> Vec<u8>) {
-        for _ in 0..MAX_CONNECTIONS_PER_SERVE {
-            let stream = match self.listener.accept() {
-                Ok((s, _)) => s,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    log::error!("init: property service accept: {e}");
-                    return;
-                }
-            };
-            let peer = match socket::getsockopt(&stream, sockopt::PeerCredentials) {
-                Ok(c) => Peer {
-                    uid: c.uid(),
-                    pid: c.pid(),
-                },
-                Err(e) => {
-                    log::error!("init: property service: no peer credentials: {e}");
-                    continue;
-                }
-            };
-            if stream.set_nonblocking(false).is_err() {
-                continue;
-            }
-            let mut reader = DeadlineReader {
-                stream: &stream,
-                deadline: Instant::now() + REQUEST_TIMEOUT,
-            };
-            let reply = match read_request(&mut reader) {
-                Ok(req) => handle(req, peer),
-                Err(e) => {
-                    log::warn!(
-                        "init: property service: bad request from pid {}: {e}",
-                        peer.pid
-                    );
-                    e.reply().to_ne_bytes().to_vec()
-                }
-            };
-            send_reply(&stream, &reply);
-        }
-    }
-}
-
-fn send_reply(stream: &UnixStream, reply: &[u8]) {
-    let _ = stream.set_write_timeout(Some(REQUEST_TIMEOUT));
-    let mut off = 0;
-    while let Some(rest) = reply.get(off..).filter(|r| !r.is_empty()) {
-        match socket::send(stream.as_raw_fd(), rest, socket::MsgFlags::MSG_NOSIGNAL) {
-            Ok(0) => return,
-            Ok(n) => off = off.saturating_add(n),
-            Err(Errno::EINTR) => continue,
-            Err(e) => {
-                log::debug!("init: property service reply: {e}");
-                return;
-            }
-        }
-    }
-}
-
 /// Waits until one of `fds` is readable or `timeout` passes; returns readiness per fd.
 pub(crate) fn wait_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> Vec<bool> {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -936,61 +853,48 @@ pub(crate) fn sleep_forever() -> ! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prop_proto::{encode_get_reply, get_property, set_property, PROP_SUCCESS};
 
     #[test]
-    fn property_socket_round_trip() {
+    fn chmod_write_and_mkdir_never_follow_a_planted_symlink() {
+        use std::os::unix::fs::symlink;
         let d = tempfile::tempdir().unwrap();
-        let path = d.path().join("socket/property_service");
-        let server = PropertyServer::bind(&path).unwrap();
-        let client_path = path.clone();
-        let client = std::thread::spawn(move || {
-            set_property(&client_path, "ro.cold_boot_done", "true").unwrap();
-            let rejected = set_property(&client_path, "bad..name", "x").unwrap_err();
-            let got = get_property(&client_path, "ro.cold_boot_done").unwrap();
-            let missing = get_property(&client_path, "nope").unwrap();
-            (rejected.to_string(), got, missing)
-        });
-        let mut store = crate::property::PropertyStore::new();
-        let mut handled = 0;
-        while handled < 4 {
-            let ready = wait_readable(&[server.fd()], None);
-            assert_eq!(ready, vec![true]);
-            server.serve(&mut |req, peer| {
-                handled += 1;
-                assert!(peer.pid > 0);
-                match req {
-                    Request::Set { name, value } => match store.set(&name, &value) {
-                        Ok(()) => PROP_SUCCESS.to_ne_bytes().to_vec(),
-                        Err(_) => crate::prop_proto::PROP_ERROR_INVALID_NAME
-                            .to_ne_bytes()
-                            .to_vec(),
-                    },
-                    Request::Get { name } => encode_get_reply(store.get(&name)),
-                }
-            });
-        }
-        let (rejected, got, missing) = client.join().unwrap();
-        assert!(rejected.contains("0x10"), "{rejected}");
-        assert_eq!(got.as_deref(), Some("true"));
-        assert_eq!(missing, None);
-        assert_eq!(store.get("ro.cold_boot_done"), Some("true"));
-    }
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let target = d.path().join("secret");
+        std::fs::write(&target, b"secret").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let dir = d.path().join("dir");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let link = d.path().join("planted");
+        let dir_link = d.path().join("planted_dir");
+        let dangling = d.path().join("dangling");
+        symlink(&target, &link).unwrap();
+        symlink(&dir, &dir_link).unwrap();
+        symlink(d.path().join("created"), &dangling).unwrap();
+        let mut p = RealPlatform::new();
 
-    #[test]
-    fn malformed_request_gets_an_error_reply() {
-        let d = tempfile::tempdir().unwrap();
-        let path = d.path().join("ps");
-        let server = PropertyServer::bind(&path).unwrap();
-        let mut c = UnixStream::connect(&path).unwrap();
-        c.write_all(&7u32.to_ne_bytes()).unwrap();
-        server.serve(&mut |_, _| panic!("no request expected"));
-        let mut reply = [0u8; 4];
-        c.read_exact(&mut reply).unwrap();
-        assert_eq!(
-            u32::from_ne_bytes(reply),
-            crate::prop_proto::PROP_ERROR_INVALID_CMD
+        let e = p.chmod(&link, 0o666).unwrap_err().to_string();
+        assert!(e.contains("chmod") && e.contains("os error 40"), "{e}");
+        assert!(p.chmod(&dir_link, 0o777).is_err());
+        assert!(p.write_file(&link, b"pwned").is_err());
+        assert!(p.write_file(&dangling, b"pwned").is_err());
+        assert!(p.mkdir(&dir_link, 0o777).is_err());
+        // lchown: the link's own owner (the same ids here), never the target's.
+        let (uid, gid) = (
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
         );
+        p.chown(&link, Some(uid), Some(gid)).unwrap();
+        assert_eq!(mode(&target), 0o600);
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(std::fs::read(&target).unwrap(), b"secret");
+        assert!(!d.path().join("created").exists());
+
+        // Real files and directories are changed as asked.
+        p.chmod(&target, 0o4640).unwrap();
+        assert_eq!(mode(&target), 0o4640);
+        p.chmod(&dir, 0o751).unwrap();
+        assert_eq!(mode(&dir), 0o751);
     }
 
     #[test]

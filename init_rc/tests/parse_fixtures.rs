@@ -1,6 +1,7 @@
-//! Parses AOSP's own rc files (`tests/fixtures/aosp/`: Microdroid's `init.rc`, AOSP's
-//! `init.zygote64.rc`), a fixture reproducing the constructs of AOSP's `rootdir/init.rc`,
-//! our own `rootdir/init.rc`, and a malformed file; runs the verifier on them.
+//! Parses AOSP's own rc files (`tests/fixtures/aosp/`: Microdroid's `init.rc` and every
+//! rc file of AOSP's `system/core/rootdir`), a fixture reproducing the constructs of
+//! AOSP's `rootdir/init.rc`, our own `rootdir/init.rc`, and a malformed file; runs the
+//! verifier on them.
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -177,6 +178,70 @@ fn verifier_exit_status() {
     let (code, _) = verify(&["tests/fixtures/does-not-exist.rc"]);
     assert_eq!(code, 1);
     assert_eq!(verify_to(&[], &mut Vec::new()), 2);
+}
+
+/// Every rc file of AOSP's `system/core/rootdir` (and Microdroid's `init.rc`), each on
+/// its own as AOSP verifies them: no syntax error, and every keyword we do not act on is
+/// one AOSP has (no "not an AOSP keyword we know").
+#[test]
+fn every_aosp_rootdir_rc_file_verifies() {
+    let dir = fixture("tests/fixtures/aosp");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rc"))
+        .collect();
+    files.sort();
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "init-debug.rc",
+            "init-mmd-prop.rc",
+            "init.boringssl.zygote64.rc",
+            "init.boringssl.zygote64_32.rc",
+            "init.no_zygote.rc",
+            "init.rc",
+            "init.usb.configfs.rc",
+            "init.usb.rc",
+            "init.zygote32.rc",
+            "init.zygote64.rc",
+            "init.zygote64_32.rc",
+            "microdroid.init.rc",
+        ]
+    );
+    for f in &files {
+        let mut out = Vec::new();
+        let code = verify_to(&[f.clone().into_os_string()], &mut out);
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(code, 0, "{}:\n{out}", f.display());
+        assert!(out.contains(": 0 syntax error(s), "), "{out}");
+        assert!(!out.contains("not an AOSP keyword"), "{out}");
+    }
+    // AOSP's init.rc: what we parse but do not act on.
+    let c = parse("tests/fixtures/aosp/init.rc");
+    assert_eq!(
+        unsupported(&c),
+        [
+            "bootchart",
+            "enter_default_mount_ns",
+            "ifup",
+            "init_user0",
+            "installkey",
+            "load_exports",
+            "load_persist_props",
+            "reboot_on_failure",
+            "remount_userdata",
+            "sysclktz",
+            "verity_update_state",
+        ]
+        .map(String::from)
+        .into()
+    );
+    assert_eq!((c.actions.len(), c.services.len()), (43, 6));
 }
 
 #[test]

@@ -48,6 +48,14 @@ fn boots_serves_properties_and_shuts_down() {
         &root.join("proc/cmdline"),
         "console=ttyAMA0 androidboot.hardware=virt panic=-1\n",
     );
+    // The sysctls AOSP's hardening builtins set (plain files here take any value).
+    for (f, v) in [
+        ("sys/kernel/kptr_restrict", "0\n"),
+        ("sys/vm/mmap_rnd_bits", "18\n"),
+        ("sys/vm/mmap_rnd_compat_bits", "11\n"),
+    ] {
+        write(&root.join("proc").join(f), v);
+    }
     // /data mounted: the shutdown runs its whole stop sequence.
     write(
         &root.join("proc/mounts"),
@@ -109,6 +117,11 @@ service svc /bin/sh -c \"echo svc-started; exec /bin/sleep 100\"
             .as_deref(),
         Some("virt")
     );
+    // kptr_restrict was set before early-init, at the highest value tried (a plain file
+    // takes AOSP's first try); mmap_rnd_bits only after early-init.
+    let sysctl = |f: &str| std::fs::read_to_string(root.join("proc").join(f)).unwrap();
+    assert_eq!(sysctl("sys/kernel/kptr_restrict"), "4\n");
+    assert_eq!(sysctl("sys/vm/mmap_rnd_bits"), "18\n");
     // Blocked in early-init on wait_for_prop: nothing after it has run.
     assert_eq!(get_property(&socket, "sys.test").unwrap(), None);
     assert!(!root.join("after_wait").exists());
@@ -133,6 +146,16 @@ service svc /bin/sh -c \"echo svc-started; exec /bin/sleep 100\"
         std::fs::read_to_string(root.join("after_wait")).unwrap(),
         "virt"
     );
+    let bits = if cfg!(target_arch = "aarch64") {
+        "33\n"
+    } else {
+        "32\n"
+    };
+    assert_eq!(sysctl("sys/vm/mmap_rnd_bits"), bits);
+    assert_eq!(sysctl("sys/vm/mmap_rnd_compat_bits"), "16\n");
+    assert!(get_property(&socket, "ro.boottime.init.cold_boot_wait")
+        .unwrap()
+        .is_some());
     assert_eq!(
         get_property(&socket, "sys.test").unwrap().as_deref(),
         Some("ok")

@@ -48,10 +48,33 @@ pub fn guest_target_dir() -> PathBuf {
 /// Builds (or finds up to date) the release, statically linked guest `/init` for `arch`
 /// and returns its path.
 pub fn build_init(arch: Arch) -> Result<PathBuf, HarnessError> {
-    static BUILT: OnceLock<Mutex<Vec<(Arch, PathBuf)>>> = OnceLock::new();
+    build_guest_binary(arch, None, &guest_target_dir())
+}
+
+/// The test build's target directory: its own, so the shipped binary in
+/// [`guest_target_dir`] (what `cargo xtask artifacts` and the size check take) is never
+/// replaced by it.
+pub fn test_hooks_target_dir() -> PathBuf {
+    workspace_root().join("target").join("guest-test-hooks")
+}
+
+/// Builds the guest `/init` with the `test-hooks` feature (`init_rc::test_hooks`: a panic
+/// or an allocation failure in PID 1 on request, ueventd panicking, the `init_probe`
+/// applet). Only the robustness tests boot it; the shipped binary never has it.
+pub fn build_init_test_hooks(arch: Arch) -> Result<PathBuf, HarnessError> {
+    build_guest_binary(arch, Some("test-hooks"), &test_hooks_target_dir())
+}
+
+fn build_guest_binary(
+    arch: Arch,
+    features: Option<&'static str>,
+    target_dir: &std::path::Path,
+) -> Result<PathBuf, HarnessError> {
+    type Built = Vec<(Arch, Option<&'static str>, PathBuf)>;
+    static BUILT: OnceLock<Mutex<Built>> = OnceLock::new();
     let built = BUILT.get_or_init(|| Mutex::new(Vec::new()));
     let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, p)) = built.iter().find(|(a, _)| *a == arch) {
+    if let Some((_, _, p)) = built.iter().find(|(a, f, _)| *a == arch && *f == features) {
         return Ok(p.clone());
     }
     let triple = arch.triple();
@@ -60,8 +83,8 @@ pub fn build_init(arch: Arch) -> Result<PathBuf, HarnessError> {
         triple.to_uppercase().replace('-', "_")
     );
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    run(Command::new(cargo)
-        .current_dir(workspace_root())
+    let mut c = Command::new(cargo);
+    c.current_dir(workspace_root())
         .args([
             "build",
             "--quiet",
@@ -73,11 +96,15 @@ pub fn build_init(arch: Arch) -> Result<PathBuf, HarnessError> {
             "--target",
             triple,
         ])
-        .env("CARGO_TARGET_DIR", guest_target_dir())
+        .env("CARGO_TARGET_DIR", target_dir)
         .env(flags_var, "-C target-feature=+crt-static")
-        .env_remove("RUSTFLAGS"))?;
-    let path = guest_target_dir().join(triple).join("release").join("init");
-    built.push((arch, path.clone()));
+        .env_remove("RUSTFLAGS");
+    if let Some(f) = features {
+        c.args(["--features", f]);
+    }
+    run(&mut c)?;
+    let path = target_dir.join(triple).join("release").join("init");
+    built.push((arch, features, path.clone()));
     Ok(path)
 }
 

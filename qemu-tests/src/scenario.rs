@@ -172,6 +172,30 @@ impl Guest {
         Ok(())
     }
 
+    /// Boots the test build instead of the shipped `/init` ([`guest::build_init_test_hooks`])
+    /// and links `/system/bin/init_probe` to it.
+    pub fn use_test_hooks_build(&mut self) -> Result<(), HarnessError> {
+        let init = guest::build_init_test_hooks(self.arch)?;
+        let mut a = Archive::new();
+        for (path, e) in self.initramfs.entries() {
+            if path != "init" {
+                a.insert_entry(path, e.clone())?;
+            }
+        }
+        a.add_host_file("/init", &init)?;
+        a.add_symlink("/system/bin/init_probe", "/init")?;
+        self.initramfs = a;
+        Ok(())
+    }
+
+    /// Adds Debian's static busybox to the initramfs at `/system/bin/busybox` (probes
+    /// for guests without a vendor partition).
+    pub fn busybox(&mut self) -> Result<(), HarnessError> {
+        self.initramfs
+            .add_host_file("/system/bin/busybox", &debian::busybox(self.arch)?)?;
+        Ok(())
+    }
+
     /// Removes the rc interpreter, so the first stage powers off when done.
     pub fn first_stage_only(&mut self) -> Result<(), HarnessError> {
         let mut a = Archive::new();

@@ -716,3 +716,305 @@ fn host_verifier_reports_the_malformed_vendor_rc() {
         );
     }
 }
+
+/// The hardening boot's system rc (no vendor partition: everything is in the initramfs).
+/// At post-fs-data a non-root user plants a symlink to a root-only file where the rc then
+/// chmods, writes and chowns; once boot completes the probe runs.
+const HARDENING_RC: &str = r#"# The hardening QEMU test (qemu-tests/tests/init_rc.rs).
+on post-fs-data
+    mkdir /data/hardening 0700 root root
+    write /data/hardening/secret secret
+    exec - shell shell -- /system/bin/busybox ln -s /data/hardening/secret /data/local/tmp/planted
+    chmod 0666 /data/local/tmp/planted
+    write /data/local/tmp/planted pwned
+    chown shell shell /data/local/tmp/planted
+
+on property:dev.bootcomplete=1
+    start hardening_probe
+
+service hardening_probe /system/bin/busybox sh /system/etc/hardening/probe.sh
+    oneshot
+    disabled
+
+service hardening_idle /system/bin/init_probe idle 10000,10001,10002,10003 16 /data/local/tmp/idle.ready
+    oneshot
+    disabled
+    stdio_to_kmsg
+
+service hardening_nonroot /system/bin/busybox sh /system/etc/hardening/nonroot.sh
+    user shell
+    group shell
+    oneshot
+    disabled
+    stdio_to_kmsg
+"#;
+
+/// Run as root once boot completed: the reap latency without and with 64 idle property
+/// clients (4 uids × 16, the cap per uid, each uid trying one more), the init socket
+/// count that shows init holding them, a non-root setprop, what the hardening builtins
+/// left in /proc, the planted link's target, a failed allocation in a non-PID-1 applet,
+/// and `sys.powerctl` with the idle clients still connected.
+const HARDENING_PROBE_SH: &str = r#"log() { echo "$*" > /dev/kmsg; }
+bb=/system/bin/busybox
+sockets() { $bb ls -l /proc/1/fd | $bb grep -c 'socket:'; }
+waitprop() {
+    i=0
+    while [ "$(/system/bin/getprop "$1")" != "$2" ] && [ $i -lt 600 ]; do $bb sleep 0.1; i=$((i+1)); done
+}
+log "RC_INIT_SOCKETS before=$(sockets)"
+/system/bin/init_probe reap > /dev/kmsg 2>&1
+/system/bin/setprop ctl.start hardening_idle
+i=0
+while [ ! -e /data/local/tmp/idle.ready ] && [ $i -lt 600 ]; do $bb sleep 0.1; i=$((i+1)); done
+log "RC_INIT_SOCKETS with_idle_clients=$(sockets)"
+/system/bin/init_probe reap > /dev/kmsg 2>&1
+/system/bin/setprop ctl.start hardening_nonroot
+waitprop init.svc.hardening_nonroot stopped
+log "RC_NONROOT_VALUE [$(/system/bin/getprop vendor.hardening.nonroot)] [$(/system/bin/getprop ro.hardening.nonroot)]"
+log "RC_SYSCTL kptr_restrict=$(cat /proc/sys/kernel/kptr_restrict) mmap_rnd_bits=$(cat /proc/sys/vm/mmap_rnd_bits) mmap_rnd_compat_bits=$(cat /proc/sys/vm/mmap_rnd_compat_bits)"
+log "RC_SYMLINK_TARGET $($bb stat -c '%a %u:%g' /data/hardening/secret) $(cat /data/hardening/secret) link=$($bb stat -c '%u:%g' /data/local/tmp/planted)"
+/system/bin/init_probe oom
+log "RC_OOM_EXIT $?"
+log "RC_INIT_SOCKETS at_powerctl=$(sockets)"
+/system/bin/init_probe set sys.powerctl shutdown > /dev/kmsg 2>&1
+"#;
+
+/// Run as shell (uid 2000): sets outside and inside the allowlist.
+const HARDENING_NONROOT_SH: &str = r#"/system/bin/setprop sys.powerctl reboot
+echo "RC_NONROOT sys.powerctl status=$?"
+/system/bin/setprop ro.hardening.nonroot 1
+echo "RC_NONROOT ro.hardening.nonroot status=$?"
+/system/bin/setprop vendor.hardening.nonroot ok
+echo "RC_NONROOT vendor.hardening.nonroot status=$?"
+"#;
+
+/// Milliseconds from a `key=<ms>` field.
+fn ms_field(line: &str, key: &str) -> f64 {
+    field(line, key)
+        .parse()
+        .unwrap_or_else(|_| panic!("no number in {key}= of {line:?}"))
+}
+
+/// One boot of the test build (`test-hooks`) without a vendor partition: the property
+/// socket under 64 idle clients, a non-root setprop, the hardening sysctls read back, a
+/// planted symlink where the rc chmods, a failed allocation in an applet.
+#[test]
+fn hardening_no_stall_no_symlinks_kernel_settings() {
+    let arch = Arch::Aarch64;
+    let mut g = Guest::new(arch).expect("guest");
+    g.use_test_hooks_build().expect("test build");
+    g.busybox().expect("busybox");
+    for (path, mode, text) in [
+        ("/system/etc/init/hardening.rc", 0o644, HARDENING_RC),
+        ("/system/etc/hardening/probe.sh", 0o644, HARDENING_PROBE_SH),
+        (
+            "/system/etc/hardening/nonroot.sh",
+            0o644,
+            HARDENING_NONROOT_SH,
+        ),
+    ] {
+        g.initramfs
+            .add_file(path, mode, text.as_bytes().to_vec())
+            .expect("initramfs file");
+    }
+    let log = g.boot().expect("boot");
+    eprintln!("booted and powered off in {:?}", log.elapsed);
+    log.assert_clean_poweroff();
+
+    // AOSP's hardening builtins, and what /proc reads back.
+    line_at(&log, "init: kptr_restrict set to 2");
+    line_at(
+        &log,
+        "init: mmap_rnd_bits set to 33, mmap_rnd_compat_bits to 16",
+    );
+    line_at(
+        &log,
+        "RC_SYSCTL kptr_restrict=2 mmap_rnd_bits=33 mmap_rnd_compat_bits=16",
+    );
+
+    // The planted link: chmod and write refused, chown changed the link itself only.
+    let rc = "/system/etc/init/hardening.rc";
+    for (line, op) in [(6, "chmod 0666"), (7, "write")] {
+        let want = format!("init: command '{op} /data/local/tmp/planted");
+        let l = log
+            .lines()
+            .find(|l| l.starts_with(&want))
+            .unwrap_or_else(|| panic!("{}", log.report(&format!("no {want:?}"))));
+        assert!(
+            l.contains(&format!("at {rc}:{line} failed"))
+                && l.contains("Too many levels of symbolic links (os error 40)"),
+            "{}",
+            log.report(l)
+        );
+    }
+    line_at(&log, "RC_SYMLINK_TARGET 600 0:0 secret link=2000:2000");
+
+    // 64 idle clients held by init (4 uids at the cap of 16; the 17th of each closed at
+    // once), and a child reaped within 100 ms meanwhile.
+    let idle = after(&log, "PROBE_IDLE uid=");
+    assert_eq!(idle.len(), 4, "{}", log.report("idle clients"));
+    for l in &idle {
+        assert!(
+            l.ends_with("held=16 one_more_closed_at_once=true"),
+            "{}",
+            log.report(l)
+        );
+    }
+    let sockets = |key: &str| -> u32 {
+        field(
+            after(&log, "RC_INIT_SOCKETS ")
+                .into_iter()
+                .find(|l| l.starts_with(key))
+                .unwrap_or_else(|| panic!("{}", log.report(key))),
+            key,
+        )
+        .parse()
+        .unwrap()
+    };
+    let before = sockets("before");
+    assert_eq!(
+        sockets("with_idle_clients"),
+        before + 64,
+        "{}",
+        log.report("init does not hold 64 idle connections")
+    );
+    let reaps = after(&log, "PROBE_REAP ");
+    assert_eq!(reaps.len(), 2, "{}", log.report("reap probes"));
+    let (alone, loaded) = (
+        ms_field(reaps[0], "reaped_after_ms"),
+        ms_field(reaps[1], "reaped_after_ms"),
+    );
+    eprintln!("reap latency: {alone:.1} ms alone, {loaded:.1} ms with 64 idle clients");
+    assert!(
+        loaded <= 100.0,
+        "{}",
+        log.report(&format!("reaped after {loaded} ms with 64 idle clients"))
+    );
+    let set = after(&log, "PROBE_SET sys.powerctl=shutdown ");
+    let set = set
+        .first()
+        .unwrap_or_else(|| panic!("{}", log.report("no PROBE_SET")));
+    assert_eq!(field(set, "answer"), "0x0", "{set}");
+    eprintln!(
+        "sys.powerctl answered after {} ms with {} idle clients",
+        field(set, "after_ms"),
+        sockets("at_powerctl") - before
+    );
+    line_at(&log, "init: powerctl shutdown");
+
+    // A non-root setprop: refused outside the allowlist (AOSP's answers), allowed inside.
+    for (name, code) in [("sys.powerctl", "0x18"), ("ro.hardening.nonroot", "0x18")] {
+        line_at(
+            &log,
+            &format!("setprop: property service rejected '{name}' with code {code}"),
+        );
+        line_at(&log, &format!("RC_NONROOT {name} status=1"));
+        let refused = format!("init: unable to set property '{name}' from uid:2000 gid:2000 pid:");
+        let l = prefix_at(&log, &refused);
+        assert!(
+            log.lines()
+                .nth(l)
+                .is_some_and(|l| l
+                    .ends_with(": permission denied (not in the allowlist for non-root peers)")),
+            "{}",
+            log.report("refusal line")
+        );
+    }
+    line_at(&log, "RC_NONROOT vendor.hardening.nonroot status=0");
+    line_at(&log, "RC_NONROOT_VALUE [ok] []");
+
+    // A failed allocation outside PID 1: one line, exit status 1, the boot goes on.
+    line_at(
+        &log,
+        "init_probe: memory allocation of 1099511627776 bytes failed; exiting",
+    );
+    line_at(&log, "RC_OOM_EXIT 1");
+}
+
+/// A guest of the test build whose rc sets `property` once boot completed.
+fn test_hooks_guest(property: &str) -> Guest {
+    let mut g = Guest::new(Arch::Aarch64).expect("guest");
+    g.use_test_hooks_build().expect("test build");
+    g.initramfs
+        .add_file(
+            "/system/etc/init/test-hook.rc",
+            0o644,
+            format!("on property:dev.bootcomplete=1\n    setprop {property} 1\n").into_bytes(),
+        )
+        .expect("rc");
+    g
+}
+
+/// Fatal in PID 1 then a power-off: never "Attempted to kill init".
+fn assert_init_fatal(log: &BootLog, prefix: &str) -> String {
+    let line = log.init_fatal().map(str::to_owned).unwrap_or_default();
+    assert!(
+        line.starts_with(prefix),
+        "{}",
+        log.report(&format!("expected {prefix:?}, got {line:?}"))
+    );
+    assert!(!log.kernel_panicked(), "{}", log.report("kernel panic"));
+    assert!(log.powered_off(), "{}", log.report("no power-off"));
+    line
+}
+
+/// A panic in the second stage (PID 1), from inside the event loop: the panic hook.
+#[test]
+fn second_stage_panic_is_fatal_not_a_kernel_panic() {
+    let log = test_hooks_guest("test.init.panic").boot().expect("boot");
+    let line = assert_init_fatal(&log, "INIT_FATAL reason=PANIC panicked at ");
+    assert!(
+        line.ends_with("test hook: test.init.panic was set"),
+        "{}",
+        log.report(&line)
+    );
+    eprintln!("{line}");
+}
+
+/// A failed allocation in PID 1: the allocator's fatal path, without allocating.
+#[test]
+fn second_stage_allocation_failure_is_fatal_not_a_kernel_panic() {
+    let log = test_hooks_guest("test.init.oom").boot().expect("boot");
+    let line = assert_init_fatal(
+        &log,
+        "INIT_FATAL reason=PANIC memory allocation of 1099511627776 bytes failed",
+    );
+    eprintln!("{line}");
+}
+
+/// A ueventd that never completes coldboot (the shipped build; `/system/bin/ueventd` is a
+/// script that sleeps): `wait_for_prop ro.cold_boot_done true` reaches its deadline, 5 s
+/// here from `/system/build.prop`.
+#[test]
+fn coldboot_that_never_completes_is_fatal() {
+    let mut g = Guest::new(Arch::Aarch64).expect("guest");
+    g.busybox().expect("busybox");
+    let mut a = initramfs::Archive::new();
+    for (path, e) in g.initramfs.entries() {
+        if path != "system/bin/ueventd" {
+            a.insert_entry(path, e.clone()).expect("entry");
+        }
+    }
+    g.initramfs = a;
+    g.initramfs
+        .add_file(
+            "/system/bin/ueventd",
+            0o755,
+            b"#!/system/bin/busybox sh\necho UEVENTD_STUCK > /dev/kmsg\nexec /system/bin/busybox sleep 100000\n".to_vec(),
+        )
+        .expect("fake ueventd");
+    g.initramfs
+        .add_file(
+            "/system/build.prop",
+            0o644,
+            b"ro.init.wait_for_prop_timeout=5\n".to_vec(),
+        )
+        .expect("build.prop");
+    let log = g.boot().expect("boot");
+    line_at(&log, "UEVENTD_STUCK");
+    let line = assert_init_fatal(
+        &log,
+        "INIT_FATAL reason=COLDBOOT_TIMEOUT ueventd did not set ro.cold_boot_done=true within ",
+    );
+    eprintln!("{line}");
+}

@@ -328,3 +328,32 @@ fn coldboot_vendor_rules_and_hotplug() {
     eprintln!("{}\n{}", ueventd[coldboot_at], log.timeline_table());
     log.assert_clean_poweroff();
 }
+
+/// A panic in ueventd (the test build; asked for on the kernel command line): its panic
+/// hook prints the fatal line and asks init to power off through `sys.powerctl`, as
+/// AOSP's ueventd ends the boot on a fatal error.
+#[test]
+fn ueventd_panic_is_fatal_and_powers_off() {
+    let mut g = Guest::new(A64).expect("guest");
+    g.use_test_hooks_build().expect("test build");
+    g.append.push("test_hooks.ueventd_panic".into());
+    let log = g.boot().expect("boot");
+    let line = log.init_fatal().map(str::to_owned).unwrap_or_default();
+    assert!(
+        line.starts_with("INIT_FATAL reason=PANIC ueventd: panicked at ")
+            && line.ends_with("test hook: test_hooks.ueventd_panic is on the kernel command line"),
+        "{}",
+        log.report(&format!("fatal line {line:?}"))
+    );
+    assert!(
+        log.lines().any(
+            |l| l.starts_with("init: received sys.powerctl='shutdown,ueventd-panic' from pid ")
+        ),
+        "{}",
+        log.report("no powerctl from ueventd")
+    );
+    log.assert_contains("init: powerctl shutdown");
+    assert!(!log.kernel_panicked(), "{}", log.report("kernel panic"));
+    assert!(log.powered_off(), "{}", log.report("no power-off"));
+    eprintln!("{line}");
+}

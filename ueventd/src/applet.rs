@@ -118,6 +118,13 @@ pub fn applet_main(args: &[OsString], hooks: Hooks) -> i32 {
         }
     };
     log::info!("ueventd: started, configuration {:?}", args.configs);
+    #[cfg(feature = "test-hooks")]
+    if std::fs::read_to_string("/proc/cmdline").is_ok_and(|c| {
+        c.split_whitespace()
+            .any(|w| w == "test_hooks.ueventd_panic")
+    }) {
+        panic!("test hook: test_hooks.ueventd_panic is on the kernel command line");
+    }
     let (config, errors) = parse_config_files(&args.configs);
     for e in &errors {
         log::warn!("ueventd: {e}");

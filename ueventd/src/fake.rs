@@ -2,7 +2,9 @@
 //! order and applied to an in-memory overlay (nodes, directories, symlinks, removals);
 //! reads see the overlay first and fall back to the real filesystem, so a fixture `/sys`
 //! tree in a temporary directory can be read while nothing is really created, chowned
-//! or written. Writes to files are recorded (and kept per path) but not performed.
+//! or written. Writes to files are recorded (and kept per path) but not performed. Like
+//! the real operations, `chmod`, `chown`, `write_file` and `copy_into` refuse a symlink
+//! (overlay or real) with `ELOOP`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
@@ -262,6 +264,24 @@ impl State {
         }
     }
 
+    fn is_symlink(&self, path: &Path) -> bool {
+        match self.entries.get(path) {
+            Some(e) => matches!(e, FakeEntry::Symlink { .. }),
+            None => {
+                !self.removed.contains(path)
+                    && fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+            }
+        }
+    }
+
+    /// The real operations' answer to a final symlink: `ELOOP`, nothing changed.
+    fn refuse_symlink(&self, path: &Path) -> io::Result<()> {
+        if self.is_symlink(path) {
+            return Err(io::Error::from_raw_os_error(libc::ELOOP));
+        }
+        Ok(())
+    }
+
     fn must_exist(&self, path: &Path) -> io::Result<()> {
         if self.exists(path) {
             Ok(())
@@ -319,6 +339,7 @@ impl DeviceOps for FakeDeviceOps {
             mode,
         });
         st.must_exist(path)?;
+        st.refuse_symlink(path)?;
         match st.entries.get_mut(path) {
             Some(FakeEntry::Node { mode: m, .. }) | Some(FakeEntry::Dir { mode: m }) => *m = mode,
             _ => {}
@@ -335,6 +356,7 @@ impl DeviceOps for FakeDeviceOps {
             gid,
         });
         st.must_exist(path)?;
+        st.refuse_symlink(path)?;
         if let Some(FakeEntry::Node { uid: u, gid: g, .. }) = st.entries.get_mut(path) {
             *u = uid;
             *g = gid;
@@ -427,6 +449,7 @@ impl DeviceOps for FakeDeviceOps {
             data: data.to_vec(),
         });
         st.must_exist(path)?;
+        st.refuse_symlink(path)?;
         st.written
             .entry(path.to_path_buf())
             .or_default()
@@ -439,6 +462,7 @@ impl DeviceOps for FakeDeviceOps {
         let mut st = self.lock();
         st.check_fail("copy_into", dst)?;
         st.must_exist(dst)?;
+        st.refuse_symlink(dst)?;
         let bytes = data.len() as u64;
         st.ops.push(Op::Copy {
             src: src.to_path_buf(),

@@ -79,9 +79,9 @@ pub trait DeviceOps: Send + Sync {
         major: u32,
         minor: u32,
     ) -> io::Result<()>;
-    /// `chmod` (follows symlinks).
+    /// `chmod` of `path` itself: a symlink there is refused (`ELOOP`), never followed.
     fn chmod(&self, path: &Path, mode: u32) -> io::Result<()>;
-    /// `chown` (follows symlinks).
+    /// `chown` of `path` itself: a symlink there is refused (`ELOOP`), never followed.
     fn chown(&self, path: &Path, uid: u32, gid: u32) -> io::Result<()>;
     /// `lchown` (the link itself).
     fn lchown(&self, path: &Path, uid: u32, gid: u32) -> io::Result<()>;
@@ -92,10 +92,11 @@ pub trait DeviceOps: Send + Sync {
     /// Creates `path` and missing parents with `mode`; returns the directories created,
     /// outermost first.
     fn mkdir_p(&self, path: &Path, mode: u32) -> io::Result<Vec<PathBuf>>;
-    /// Opens an existing file write-only (no create, no truncate) and writes `data`.
+    /// Opens an existing file write-only (no create, no truncate, a symlink refused) and
+    /// writes `data`.
     fn write_file(&self, path: &Path, data: &[u8]) -> io::Result<()>;
-    /// Copies the contents of `src` into the existing file `dst`; returns the bytes
-    /// copied.
+    /// Copies the contents of `src` into the existing file `dst` (a symlink refused);
+    /// returns the bytes copied.
     fn copy_into(&self, src: &Path, dst: &Path) -> io::Result<u64>;
     /// Reads a whole file of at most `limit` bytes (`InvalidData` if it is longer).
     fn read_file(&self, path: &Path, limit: usize) -> io::Result<Vec<u8>>;

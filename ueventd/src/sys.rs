@@ -1,11 +1,13 @@
 //! The only module that talks to the kernel: [`RealDeviceOps`] (nodes, ownership, files,
 //! programs) and the NETLINK_KOBJECT_UEVENT socket primitives. Everything goes through
-//! `std` or `nix` safe wrappers; there is no `unsafe` here.
+//! `std` or `nix` safe wrappers; there is no `unsafe` here. `chmod`, `chown` and writes
+//! never follow a final symlink (a link planted where a node or sysfs attribute is
+//! expected is refused with `ELOOP`).
 
 use std::fs;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -48,11 +50,13 @@ impl DeviceOps for RealDeviceOps {
     }
 
     fn chmod(&self, path: &Path, mode: u32) -> io::Result<()> {
-        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        let (_fd, proc_path) = open_no_symlink(path)?;
+        fs::set_permissions(proc_path, fs::Permissions::from_mode(mode))
     }
 
     fn chown(&self, path: &Path, uid: u32, gid: u32) -> io::Result<()> {
-        std::os::unix::fs::chown(path, Some(uid), Some(gid))
+        let (_fd, proc_path) = open_no_symlink(path)?;
+        std::os::unix::fs::chown(proc_path, Some(uid), Some(gid))
     }
 
     fn lchown(&self, path: &Path, uid: u32, gid: u32) -> io::Result<()> {
@@ -78,7 +82,7 @@ impl DeviceOps for RealDeviceOps {
             match fs::DirBuilder::new().mode(mode).create(dir) {
                 Ok(()) => {
                     // Exact mode whatever the umask.
-                    fs::set_permissions(dir, fs::Permissions::from_mode(mode))?;
+                    self.chmod(dir, mode)?;
                     created.push(dir.to_path_buf());
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -97,13 +101,17 @@ impl DeviceOps for RealDeviceOps {
     fn write_file(&self, path: &Path, data: &[u8]) -> io::Result<()> {
         fs::OpenOptions::new()
             .write(true)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(path)?
             .write_all(data)
     }
 
     fn copy_into(&self, src: &Path, dst: &Path) -> io::Result<u64> {
         let mut from = fs::File::open(src)?;
-        let mut to = fs::OpenOptions::new().write(true).open(dst)?;
+        let mut to = fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(dst)?;
         io::copy(&mut from, &mut to)
     }
 
@@ -179,6 +187,21 @@ impl DeviceOps for RealDeviceOps {
     fn shared(&self) -> Option<Arc<dyn DeviceOps>> {
         Some(Arc::new(RealDeviceOps))
     }
+}
+
+/// Opens `path` itself (`O_PATH|O_NOFOLLOW`, so nothing of a device is opened) and
+/// refuses a symlink with `ELOOP`; returns the descriptor and its `/proc/self/fd` path,
+/// through which the opened inode (and only it) is changed while the descriptor lives.
+fn open_no_symlink(path: &Path) -> io::Result<(fs::File, PathBuf)> {
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
+        .open(path)?;
+    if f.metadata()?.file_type().is_symlink() {
+        return Err(io::Error::from_raw_os_error(libc::ELOOP));
+    }
+    let proc_path = PathBuf::from(format!("/proc/self/fd/{}", f.as_raw_fd()));
+    Ok((f, proc_path))
 }
 
 /// What one `recvmsg` on the uevent socket produced.

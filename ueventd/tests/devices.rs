@@ -621,6 +621,15 @@ fn sysfs_attribute_permissions() {
     assert!(d.ops.ops().is_empty());
 }
 
+/// The `add` of the misc device `foo` (10:1) under the ueventd.rc `rules`.
+fn add_misc_foo(d: &Daemon, rules: &str) -> Result<(), UeventdError> {
+    d.ueventd(config(rules)).handle_uevent(&uevent(
+        "add",
+        "/devices/virtual/misc/foo",
+        &["SUBSYSTEM=misc", "MAJOR=10", "MINOR=1"],
+    ))
+}
+
 #[test]
 fn sysfs_failure_does_not_stop_node_creation() {
     let d = Daemon::new();
@@ -628,14 +637,7 @@ fn sysfs_failure_does_not_stop_node_creation() {
         d.fx.device("/devices/virtual/misc/foo", &["SUBSYSTEM=misc"]);
     std::fs::write(dir.join("attr"), "x").unwrap();
     d.ops.fail("chown", &dir.join("attr"));
-    let mut u = d.ueventd(config(
-        "/sys/devices/virtual/misc/foo attr 0644 root root\n",
-    ));
-    let r = u.handle_uevent(&uevent(
-        "add",
-        "/devices/virtual/misc/foo",
-        &["SUBSYSTEM=misc", "MAJOR=10", "MINOR=1"],
-    ));
+    let r = add_misc_foo(&d, "/sys/devices/virtual/misc/foo attr 0644 root root\n");
     assert!(
         matches!(r, Err(UeventdError::Io { op: "chown", .. })),
         "{r:?}"
@@ -760,4 +762,63 @@ fn real_ops_on_a_temporary_directory() {
         assert!(std::fs::symlink_metadata(&link).is_err());
         assert!(std::fs::symlink_metadata(&node).is_err());
     }
+}
+
+/// A symlink planted where a sysfs attribute or a device node is expected: ueventd
+/// refuses it (ELOOP) instead of changing what it points to.
+#[test]
+fn planted_symlinks_are_refused_not_followed() {
+    let d = Daemon::new();
+    let dir =
+        d.fx.device("/devices/virtual/misc/foo", &["SUBSYSTEM=misc"]);
+    let secret = d.fx.sys.join("secret");
+    std::fs::write(&secret, "secret").unwrap();
+    std::os::unix::fs::symlink(&secret, dir.join("attr")).unwrap();
+    // The node path already holds a link (planted before ueventd got the event).
+    d.ops.mkdir_p(&d.fx.dev.clone(), 0o755).unwrap();
+    d.ops.symlink(&secret, &d.fx.dev("foo")).unwrap();
+    let r = add_misc_foo(
+        &d,
+        "/sys/devices/virtual/misc/foo attr 0666 shell shell\n/dev/foo 0666 root root\n",
+    );
+    assert!(
+        matches!(&r, Err(UeventdError::Io { source, .. }) if source.raw_os_error() == Some(libc::ELOOP)),
+        "{r:?}"
+    );
+    // Nothing but the refused attempts: the link is still a link, nothing was written.
+    assert_eq!(link_target(&d.ops, &d.fx.dev("foo")), Some(secret.clone()));
+    assert!(d.ops.written(&secret).is_empty());
+}
+
+/// The real operations on a planted link: the target keeps its mode, owner and data.
+#[test]
+fn real_ops_never_follow_a_final_symlink() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let ops = ueventd::RealDeviceOps;
+    let target = dir.path().join("secret");
+    std::fs::write(&target, "secret").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = dir.path().join("planted");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let src = dir.path().join("firmware.bin");
+    std::fs::write(&src, "firmware").unwrap();
+    let before = std::fs::metadata(&target).unwrap();
+    for (what, r) in [
+        ("chmod", ops.chmod(&link, 0o666)),
+        ("chown", ops.chown(&link, 2000, 2000)),
+        ("write", ops.write_file(&link, b"pwned")),
+        ("copy", ops.copy_into(&src, &link).map(|_| ())),
+    ] {
+        let e = r.expect_err(what);
+        assert_eq!(e.raw_os_error(), Some(libc::ELOOP), "{what}: {e}");
+    }
+    let after = std::fs::metadata(&target).unwrap();
+    assert_eq!(after.mode(), before.mode());
+    assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+    assert_eq!(std::fs::read(&target).unwrap(), b"secret");
+    // The file itself is changed as asked.
+    ops.chmod(&target, 0o640).unwrap();
+    assert_eq!(std::fs::metadata(&target).unwrap().mode() & 0o7777, 0o640);
+    ops.chown(&target, before.uid(), before.gid()).unwrap();
 }
