@@ -42,16 +42,38 @@ impl Pass {
     }
 }
 
+/// A planned pass: what to load, in which order, and what could not be planned.
+#[derive(Debug)]
+pub struct Prepared {
+    plan: modprobe::Plan,
+    unplanned: Vec<(String, String)>,
+}
+
+impl Prepared {
+    /// Loads the planned modules in one parallel pass.
+    pub fn execute(self, loader: &dyn ModuleLoader) -> Pass {
+        Pass {
+            report: modprobe::execute(&self.plan, loader, threads()),
+            unplanned: self.unplanned,
+        }
+    }
+}
+
 /// Loads every module named in `dir/modules.load` (with dependencies, soft dependencies,
-/// options and blocklist from `dir`). A dependency cycle excludes only the names that
-/// lead into it: everything else still loads (DESIGN §5: load everything that can load,
-/// report every failure). `Err` means the pass could not start at all (unreadable or
-/// malformed `modules.*`).
+/// options and blocklist from `dir`): [`prepare`], then [`Prepared::execute`].
 pub fn load_pass(
     dir: &Path,
     loader: &dyn ModuleLoader,
     extra_params: Vec<(String, String)>,
 ) -> Result<Pass, String> {
+    Ok(prepare(dir, extra_params)?.execute(loader))
+}
+
+/// Reads `dir/modules.load` and the `modules.*` files of `dir` and plans the pass. A
+/// dependency cycle excludes only the names that lead into it: everything else is still
+/// planned (DESIGN §5: load everything that can load, report every failure). `Err` means
+/// the pass could not start at all (unreadable or malformed `modules.*`).
+pub fn prepare(dir: &Path, extra_params: Vec<(String, String)>) -> Result<Prepared, String> {
     let list = dir.join("modules.load");
     let names = modprobe::read_load_list(&list).map_err(|e| e.to_string())?;
     let db = ModuleDb::load(dir).map_err(|e| e.to_string())?;
@@ -84,10 +106,7 @@ pub fn load_pass(
     for w in &plan.warnings {
         log::warn!("modules: {w}");
     }
-    Ok(Pass {
-        report: modprobe::execute(&plan, loader, threads()),
-        unplanned,
-    })
+    Ok(Prepared { plan, unplanned })
 }
 
 /// How many of a pass's slowest modules the log names.

@@ -33,6 +33,9 @@ pub trait Platform: Sync {
     fn symlink(&self, target: &Path, link: &Path) -> io::Result<()>;
     /// Issues one device-mapper command (the control node is under `dev_root`).
     fn dm(&self, dev_root: &Path, cmd: dm::Command, req: &mut dm::Request) -> io::Result<()>;
+    /// Makes the block device at `node` read-only in the kernel (`BLKROSET`), as `fs_mgr`
+    /// does to a partition before dm-verity goes on top of it.
+    fn set_block_read_only(&self, node: &Path) -> io::Result<()>;
     /// Device node operations (ueventd's, shared with the first stage).
     fn device_ops(&self) -> &dyn ueventd::DeviceOps;
     /// Kernel module insertion.
@@ -84,6 +87,10 @@ impl Platform for Kernel {
         sys::dm_ioctl(&control, cmd.request(), req.as_mut_bytes())
     }
 
+    fn set_block_read_only(&self, node: &Path) -> io::Result<()> {
+        sys::blkroset(&fs::File::open(node)?)
+    }
+
     fn device_ops(&self) -> &dyn ueventd::DeviceOps {
         &ueventd::RealDeviceOps
     }
@@ -108,6 +115,8 @@ pub enum Op {
     Symlink(PathBuf, PathBuf),
     /// A device-mapper command with a copy of its request bytes.
     Dm(dm::Command, Vec<u8>),
+    /// `set_block_read_only(node)`.
+    ReadOnly(PathBuf),
 }
 
 /// A fake that records every operation and succeeds, except for mounts onto targets
@@ -187,6 +196,11 @@ impl Platform for Recorder {
         if self.fail_dm.contains(&cmd) {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
+        Ok(())
+    }
+
+    fn set_block_read_only(&self, node: &Path) -> io::Result<()> {
+        self.push(Op::ReadOnly(node.to_owned()));
         Ok(())
     }
 

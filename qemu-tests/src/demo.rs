@@ -1,10 +1,12 @@
 //! The full Microdroid-style boot, as `cargo xtask demo` shows it and `tests/e2e.rs`
-//! checks it: a vendor image with real Debian modules (dependency chains), a vendor rc
-//! that runs at `early-init`, a vendor service, a vendor `ueventd.rc` and the shipped
+//! checks it: a strict (protected-VM) boot with Linux's own open-dice driver as a
+//! first-stage module over a reserved-memory region holding AOSP's sample handover; a
+//! vendor image with real Debian modules (dependency chains), a vendor rc that runs at
+//! `early-init`, a vendor service, a vendor `ueventd.rc` and the shipped
 //! `vendor_file_contexts`, on a GPT disk; the DTB with its digest; SELinux enforcing with
 //! the shipped policy (plus the module of the probes' `test_probe` domain) and not one
 //! denial; the guest's `dice_chain.raw` brought back on a results disk and verified on
-//! the host.
+//! the host, and the DICE region read back from guest memory (all zeros).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use vendor_image::VendorImageInfo;
 use crate::console::{BootLog, VENDOR_BOOT_PHASES};
 use crate::error::{io, run, HarnessError};
 use crate::modules::vendor_modules;
+use crate::opendice::{self, DiceRegion};
 use crate::scenario::{Guest, VendorOptions, VendorTree};
 use crate::{selinux, Arch};
 
@@ -87,12 +90,20 @@ pub struct Demo {
     pub modules: Vec<String>,
     /// The results disk (a tar archive after boot).
     pub results: PathBuf,
+    /// The open-dice region and the handover it starts with (the parent of the vendor
+    /// node).
+    pub region: DiceRegion,
 }
 
-/// Builds the demo guest for `arch` (aarch64 for the full flow): a normal boot, so
-/// SELinux is enforcing with the shipped policy (plus the tests' probe domain).
+/// Builds the demo guest for `arch` (aarch64: the open-dice region is described by the
+/// device tree): a normal strict boot with the open-dice driver, so SELinux is enforcing
+/// with the shipped policy (plus the tests' probe domain).
 pub fn prepare(arch: Arch) -> Result<Demo, HarnessError> {
     let mut guest = Guest::new(arch)?;
+    let handover = dice_vendor::sample_handover()
+        .map_err(|e| HarnessError::Missing(format!("sample handover: {e}")))?;
+    let region = opendice::install(&mut guest, &handover)?;
+    guest.strict_boot();
     let mut tree = VendorTree::new()?;
     tree.busybox(arch)?;
     tree.copy("bin/sh", 0o755, &crate::debian::busybox(arch)?)?;
@@ -116,7 +127,14 @@ pub fn prepare(arch: Arch) -> Result<Demo, HarnessError> {
         vendor,
         modules,
         results,
+        region,
     })
+}
+
+/// Boots the demo guest and reads the DICE region back afterwards (see
+/// [`opendice::boot_and_read_region`]).
+pub fn boot(d: &Demo) -> Result<(BootLog, Vec<u8>), HarnessError> {
+    opendice::boot_and_read_region(&d.guest, &d.region)
 }
 
 /// The `dice_chain.raw` the guest's next step wrote, from the results disk (a tar archive).
@@ -188,13 +206,31 @@ pub fn check_selinux(log: &BootLog) -> Result<Vec<String>, HarnessError> {
     Ok(lines)
 }
 
-/// Checks a demo boot: every phase, the module pass, the vendor rc and ueventd.rc took
-/// effect, a clean power-off, and a DICE chain that verifies and ends with the vendor
-/// node for this image. Returns what to show.
-pub fn check(d: &Demo, log: &BootLog) -> Result<Outcome, HarnessError> {
+/// Checks a demo boot: every phase, a strict boot whose parent came from the open-dice
+/// driver and whose region (`region_after`, read from guest memory) is all zeros, the
+/// module pass, the vendor rc and ueventd.rc took effect, a clean power-off, and a DICE
+/// chain that verifies and ends with the vendor node for this image. Returns what to
+/// show.
+pub fn check(d: &Demo, log: &BootLog, region_after: &[u8]) -> Result<Outcome, HarnessError> {
     let fail = |what: &str| HarnessError::Missing(log.report(what));
     log.assert_phases(VENDOR_BOOT_PHASES);
+    log.assert_phases(&["modules", "vbmeta", "dice_driver", "verity"]);
     log.assert_clean_poweroff();
+    for needle in [
+        "boot: strict_boot=true",
+        "open_dice: module verification failed",
+        "(parent: Device)",
+    ] {
+        if !log.console.contains(needle) {
+            return Err(fail(&format!("the console lacks {needle:?}")));
+        }
+    }
+    if region_after.len() as u64 != d.region.size || region_after.iter().any(|&b| b != 0) {
+        return Err(HarnessError::Missing(format!(
+            "the DICE region at {:#x} was not wiped",
+            d.region.base
+        )));
+    }
     let vendor_modules = log
         .grep("modules pass=vendor loaded=")
         .next()

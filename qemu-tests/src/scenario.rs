@@ -99,6 +99,8 @@ pub struct VendorOptions {
     /// at `/vendor`), as AOSP's e2fsdroid does; `None`: the shipped vendor file_contexts
     /// plus the tests' instrument labels ([`selinux::test_vendor_file_contexts`]).
     pub file_contexts: Option<PathBuf>,
+    /// Set the hashtree descriptor's `check_at_most_once` flag.
+    pub check_at_most_once: bool,
 }
 
 impl Default for VendorOptions {
@@ -109,6 +111,7 @@ impl Default for VendorOptions {
             salt: b"microdroid-vendor-test-salt".to_vec(),
             digest_in_dt: true,
             file_contexts: None,
+            check_at_most_once: false,
         }
     }
 }
@@ -270,6 +273,7 @@ impl Guest {
                 Some(fc)
             }
         };
+        o.check_at_most_once = opts.check_at_most_once;
         let info = vendor_image::build_vendor_image(tree.path(), &img, &o).map_err(vi_err)?;
         Ok((img, info))
     }

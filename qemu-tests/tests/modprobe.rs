@@ -17,8 +17,9 @@
 //!   Its output, exit status and `/proc/modules` go to the results disk (which is also
 //!   the virtio disk the first-stage modules must make appear).
 //! * aarch64: a first-stage module missing from the initramfs (but in its
-//!   `modules.load`) when a vendor partition is requested is `MODULE_LOAD`, a clean
-//!   power-off and no kernel panic.
+//!   `modules.load`) is `MODULE_LOAD` (a clean power-off, no kernel panic) on a normal
+//!   boot, and on a debuggable boot that requests a vendor partition; a debuggable boot
+//!   without one logs it and goes on.
 //! * aarch64: a dependency cycle in the vendor `modules.dep` is reported by the vendor
 //!   pass, naming the cycle, and the boot goes on to a clean power-off.
 
@@ -327,12 +328,9 @@ fn x86_64_modprobe_applet_loads_the_set_and_reports_each_failure() {
     );
 }
 
-/// A first-stage module listed in `modules.load` but missing from the initramfs, with a
-/// vendor partition requested: the first stage cannot reach the partition safely and
-/// stops with `MODULE_LOAD`, powering off without a kernel panic.
-#[test]
-fn missing_first_stage_module_is_module_load_fatal() {
-    let mut g = Guest::new(A64).expect("guest");
+/// The base initramfs without `dm-verity.ko` (still listed in `modules.load` and
+/// `modules.dep`); returns the number of first-stage modules listed.
+fn without_dm_verity(g: &mut Guest) -> usize {
     let first = first_stage_modules(&g.initramfs);
     assert!(first.iter().any(|m| m == "dm_verity"), "{first:?}");
     let mut a = Archive::new();
@@ -343,21 +341,80 @@ fn missing_first_stage_module_is_module_load_fatal() {
     }
     assert!(a.get("lib/modules/dm-verity.ko").is_none());
     g.initramfs = a;
-    let mut tree = VendorTree::new().expect("tree");
-    tree.file("etc/hello", 0o644, b"hi\n").expect("file");
-    g.vendor(&tree, &VendorOptions::default()).expect("vendor");
-    let log = g.boot().expect("boot");
-    let line = log.assert_fatal("MODULE_LOAD");
-    assert!(line.contains("dm_verity"), "{line}");
+    first.len()
+}
+
+/// The pass's lines for the missing module.
+fn assert_dm_verity_missing(log: &BootLog, listed: usize) {
     log.assert_contains(&format!(
         "modules pass=first_stage loaded={} already=0 failed=1 skipped=0 builtin=0 ms=",
-        first.len() - 1
+        listed - 1
     ));
     log.assert_contains(
         "modules pass=first_stage failed: dm_verity (/lib/modules/dm-verity.ko): open: ENOENT (No such file or directory: the module file is missing)",
     );
-    log.assert_lacks("first_stage: phase=partition");
+}
+
+/// A first-stage module missing from the initramfs on a debuggable boot that requests a
+/// vendor partition: the modules are what reaches it, so the boot stops with
+/// `MODULE_LOAD` (the partition may be found and its vbmeta checked meanwhile, but
+/// dm-verity is never set up), powering off without a kernel panic.
+#[test]
+fn missing_first_stage_module_is_module_load_fatal() {
+    let mut g = Guest::new(A64).expect("guest");
+    let listed = without_dm_verity(&mut g);
+    let mut tree = VendorTree::new().expect("tree");
+    tree.file("etc/hello", 0o644, b"hi\n").expect("file");
+    g.vendor(&tree, &VendorOptions::default()).expect("vendor");
+    g.append.push("androidboot.microdroid.debuggable=1".into());
+    let log = g.boot().expect("boot");
+    let line = log.assert_fatal("MODULE_LOAD");
+    assert!(
+        line.contains("first-stage modules failed: dm_verity"),
+        "{line}"
+    );
+    assert_dm_verity_missing(&log, listed);
+    log.assert_lacks("dm-verity table");
+    log.assert_lacks("first_stage: phase=verity");
     eprintln!("missing first-stage module: {line}, boot {:?}", log.elapsed);
+}
+
+/// A normal (non-debuggable) boot without a vendor partition: a first-stage module that
+/// fails to load is fatal all the same (AOSP: only debuggable boots may go on).
+#[test]
+fn missing_first_stage_module_on_a_normal_boot_is_fatal() {
+    let mut g = Guest::new(A64).expect("guest");
+    let listed = without_dm_verity(&mut g);
+    let log = g.boot().expect("boot");
+    let line = log.assert_fatal("MODULE_LOAD");
+    assert!(
+        line.contains("first-stage modules failed: dm_verity"),
+        "{line}"
+    );
+    log.assert_contains("boot: strict_boot=false debuggable=false mount_vendor=false vendor=none");
+    assert_dm_verity_missing(&log, listed);
+    log.assert_lacks("first_stage: phase=selinux");
+    eprintln!("normal boot: {line}, boot {:?}", log.elapsed);
+}
+
+/// The same on a debuggable boot (`androidboot.microdroid.debuggable=1` on the command
+/// line, which counts without strict boot): the failure is logged and the boot goes on.
+#[test]
+fn missing_first_stage_module_on_a_debuggable_boot_goes_on() {
+    let mut g = Guest::new(A64).expect("guest");
+    let listed = without_dm_verity(&mut g);
+    g.append.push("androidboot.microdroid.debuggable=1".into());
+    g.shutdown_when_booted().expect("rc");
+    let log = g.boot().expect("boot");
+    log.assert_contains(
+        "boot: strict_boot=false debuggable=true (from the command line) mount_vendor=false vendor=none",
+    );
+    assert_dm_verity_missing(&log, listed);
+    log.assert_contains(
+        "modules pass=first_stage: going on (debuggable boot, no vendor partition)",
+    );
+    log.assert_phases(&["modules", "selinux", "second_stage"]);
+    log.assert_clean_poweroff();
 }
 
 /// A hard-dependency cycle in the vendor `modules.dep` (stp and llc made to need each

@@ -38,7 +38,11 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("cpio", "cpio: initramfs format check in tests"),
     (
         "make",
-        "builds the open-dice stand-in kernel module for the DICE tests",
+        "builds Linux's open-dice driver as a module for the DICE tests and the demo",
+    ),
+    (
+        "xz-utils",
+        "tar -J: takes open-dice.c out of Debian's linux-source tarball",
     ),
 ];
 

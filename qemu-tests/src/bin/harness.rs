@@ -98,17 +98,22 @@ fn demo() -> Result<()> {
     d.guest.echo = true;
     let k = &d.guest.kernel;
     println!(
-        "demo: vendor image {} bytes, root digest {}, {} vendor modules; booting {} ({}) under QEMU TCG\n",
+        "demo: vendor image {} bytes, root digest {}, {} vendor modules; booting {} ({}) under QEMU TCG",
         d.vendor.partition_size,
         d.vendor.root_digest_hex,
         d.modules.len(),
         k.release,
         k.package_version
     );
-    let log = d.guest.boot()?;
+    println!(
+        "demo: strict boot (/chosen/avf,strict-boot), Linux's open-dice driver (drivers/misc/open-dice.c \
+         of linux-source {}) as a first-stage module over {} bytes at {:#x} holding AOSP's sample handover\n",
+        k.package_version, d.region.size, d.region.base
+    );
+    let (log, region_after) = qemu_tests::demo::boot(&d)?;
     println!("\n==== phase timeline (guest CLOCK_MONOTONIC) ====");
     print!("{}", log.timeline_table());
-    let outcome = qemu_tests::demo::check(&d, &log)?;
+    let outcome = qemu_tests::demo::check(&d, &log, &region_after)?;
     println!("\n==== modules ====");
     for l in log.grep("modules pass=") {
         println!("  {}", l.trim_start_matches("first_stage: "));
@@ -125,9 +130,17 @@ fn demo() -> Result<()> {
     {
         println!("  {}", l.replace('\t', "  "));
     }
-    println!("\n==== DICE chain from the guest (verified on the host) ====");
+    println!("\n==== DICE ====");
+    for l in log.grep("dice: ") {
+        println!("  {}", l.trim_start_matches("first_stage: "));
+    }
+    println!(
+        "  the DICE region ({} bytes at {:#x}) read back from guest memory through the QEMU monitor after power-off: all zeros",
+        d.region.size, d.region.base
+    );
+    println!("  chain from the guest (verified on the host):");
     for l in &outcome.chain {
-        println!("  {l}");
+        println!("    {l}");
     }
     println!(
         "\nguest powered off cleanly after {:.1} s of QEMU wall time",
