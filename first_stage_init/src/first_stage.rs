@@ -138,14 +138,9 @@ impl<'a> Boot<'a> {
     /// once); `None` if there is no `modules.load` (nothing to load).
     fn first_stage_job(&self) -> Option<ModuleJob> {
         let lib = self.layout.path("/lib/modules");
-        let dir = modprobe::first_stage_module_dir(&lib, self.kernel_release().trim());
-        if !dir.join("modules.load").exists() {
-            log::info!(
-                "modules pass=first_stage: no {}/modules.load",
-                dir.display()
-            );
-            return None;
-        }
+        let dir = kmods::pass_dir("first_stage", &lib, self.kernel_release().trim())
+            .inspect_err(|line| log::info!("{line}"))
+            .ok()?;
         let cmdline = std::fs::read(self.layout.path("/proc/cmdline")).unwrap_or_default();
         Some(ModuleJob {
             dir,
@@ -166,9 +161,7 @@ impl<'a> Boot<'a> {
             let problem = match modules.handle.take().map(|h| h.join()) {
                 Some(Ok(Some(Ok(p)))) => {
                     kmods::log_report("first_stage", &p);
-                    (!p.is_success()).then(|| {
-                        format!("first-stage modules failed: {}", p.failed_names().join(" "))
-                    })
+                    kmods::first_stage_problem(&p)
                 }
                 Some(Ok(Some(Err(e)))) => {
                     log::error!("modules pass=first_stage: {e}");
@@ -180,21 +173,12 @@ impl<'a> Boot<'a> {
             self.mark("modules");
             modules.joined = Some(problem);
         }
-        match modules.joined.as_ref().and_then(Option::as_ref) {
-            Some(detail) if needed || !cfg.debuggable => {
-                Err(Fatal::new(Reason::ModuleLoad, detail.clone()))
-            }
-            Some(_) => {
-                if !modules.excused {
-                    modules.excused = true;
-                    log::warn!(
-                        "modules pass=first_stage: going on (debuggable boot, no vendor partition)"
-                    );
-                }
-                Ok(())
-            }
-            None => Ok(()),
+        let problem = modules.joined.as_ref().and_then(Option::as_deref);
+        if kmods::first_stage_verdict(problem, cfg, needed)? && !modules.excused {
+            modules.excused = true;
+            log::warn!("{}", kmods::GOING_ON);
         }
+        Ok(())
     }
 
     /// A vendor step's failure, unless the first-stage modules failed: that comes first in
@@ -263,11 +247,7 @@ impl<'a> Boot<'a> {
         vendor::confirm_partition(&sys_root, &boot_devices, &dev)?;
         let vbmeta = vbmeta?;
         let desc = vendor::check_digest(&vbmeta, expected_digest, cfg.strict_boot)?;
-        log::info!(
-            "vendor: vbmeta {} signed, rollback_index={}, root digest matches the device tree",
-            vbmeta.algorithm().name(),
-            vbmeta.rollback_index()
-        );
+        log::info!("{}", vendor::vbmeta_line(&vbmeta));
         self.mark("vbmeta");
 
         if cfg.strict_boot {
@@ -313,14 +293,10 @@ impl<'a> Boot<'a> {
     /// per-release (depmod) layout, chosen as for the first stage. `None` when there is
     /// no `modules.load`.
     fn prepare_vendor_modules(&self, cfg: &BootConfig) -> Option<Result<kmods::Prepared, String>> {
-        let dir = modprobe::first_stage_module_dir(
-            &self.layout.path("/vendor/lib/modules"),
-            self.kernel_release().trim(),
-        );
-        if !dir.join("modules.load").exists() {
-            log::info!("modules pass=vendor: no {}/modules.load", dir.display());
-            return None;
-        }
+        let lib = self.layout.path("/vendor/lib/modules");
+        let dir = kmods::pass_dir("vendor", &lib, self.kernel_release().trim())
+            .inspect_err(|line| log::info!("{line}"))
+            .ok()?;
         Some(kmods::prepare(
             &dir,
             modprobe::cmdline_module_params(&cfg.cmdline),
@@ -382,21 +358,14 @@ impl<'a> Boot<'a> {
             };
             cfg = BootConfig::read(&self.layout.path("/proc"));
             let plan = vendor::plan(&cfg)?;
-            log::info!(
-                "boot: {} vendor={}",
-                cfg.describe(),
-                match &plan {
-                    VendorPlan::Skip { .. } => "none",
-                    VendorPlan::Mount { .. } => "requested",
-                }
-            );
+            log::info!("{}", vendor::boot_line(&cfg, &plan));
             match &plan {
                 VendorPlan::Mount { expected_digest } => {
                     self.vendor(&cfg, expected_digest, &mut modules, uevents)
                 }
                 VendorPlan::Skip { why } => {
                     drop(uevents);
-                    log::info!("vendor: booting without /vendor: {why}");
+                    log::info!("{}", vendor::skip_line(why));
                     self.finish_modules(&cfg, &mut modules, false)?;
                     if cfg.strict_boot {
                         self.wait_for_dice_driver()?;

@@ -75,6 +75,24 @@ pub fn plan(cfg: &BootConfig) -> Result<VendorPlan, Fatal> {
     }
 }
 
+/// The line the first stage logs once the boot's inputs are read and the plan is made:
+/// `boot: strict_boot=… debuggable=… mount_vendor=… vendor=none|requested`.
+pub fn boot_line(cfg: &BootConfig, plan: &VendorPlan) -> String {
+    format!(
+        "boot: {} vendor={}",
+        cfg.describe(),
+        match plan {
+            VendorPlan::Skip { .. } => "none",
+            VendorPlan::Mount { .. } => "requested",
+        }
+    )
+}
+
+/// The line a boot without `/vendor` logs, with the plan's reason.
+pub fn skip_line(why: &str) -> String {
+    format!("vendor: booting without /vendor: {why}")
+}
+
 /// Where the first-stage module pass (which brings the disk's drivers) stands, as the
 /// partition search sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,6 +289,38 @@ pub fn check_digest<'v>(
     Ok(desc)
 }
 
+/// The line logged once the vbmeta is verified and its digest matches.
+pub fn vbmeta_line(vbmeta: &VerifiedVbmeta) -> String {
+    format!(
+        "vendor: vbmeta {} signed, rollback_index={}, root digest matches the device tree",
+        vbmeta.algorithm().name(),
+        vbmeta.rollback_index()
+    )
+}
+
+/// The dm-verity target for `desc` over the block device `devnum` (`major:minor`, data
+/// and hash on the same device), as AOSP builds it; a descriptor the table cannot be made
+/// from is `VBMETA_INVALID`.
+pub fn verity_target(desc: &HashtreeDescriptor, devnum: &str) -> Result<dm::Target, Fatal> {
+    let t = avb::verity_table(desc, devnum, devnum)
+        .map_err(|e| Fatal::new(Reason::VbmetaInvalid, e.to_string()))?;
+    Ok(dm::Target {
+        start_sector: t.start_sector,
+        length_sectors: t.length_sectors,
+        target_type: t.target_type.to_string(),
+        params: t.params,
+    })
+}
+
+/// The line logged before the verity device is created: `dm-verity table: <start>
+/// <length> <type> <params>`.
+pub fn table_line(t: &dm::Target) -> String {
+    format!(
+        "dm-verity table: {} {} {} {}",
+        t.start_sector, t.length_sectors, t.target_type, t.params
+    )
+}
+
 /// Makes the raw partition read-only in the kernel (`BLKROSET`) before dm-verity goes on
 /// top of it, as `fs_mgr` does: nothing in the guest can write under the verified device.
 pub fn make_read_only(p: &dyn Platform, node: &Path) -> Result<(), Fatal> {
@@ -291,22 +341,8 @@ pub fn setup_verity(
     dev: &BlockDevice,
     desc: &HashtreeDescriptor,
 ) -> Result<PathBuf, Fatal> {
-    let devnum = format!("{}:{}", dev.major, dev.minor);
-    let t = avb::verity_table(desc, &devnum, &devnum)
-        .map_err(|e| Fatal::new(Reason::VbmetaInvalid, e.to_string()))?;
-    let target = dm::Target {
-        start_sector: t.start_sector,
-        length_sectors: t.length_sectors,
-        target_type: t.target_type.to_string(),
-        params: t.params.clone(),
-    };
-    log::info!(
-        "dm-verity table: {} {} {} {}",
-        target.start_sector,
-        target.length_sectors,
-        target.target_type,
-        target.params
-    );
+    let target = verity_target(desc, &format!("{}:{}", dev.major, dev.minor))?;
+    log::info!("{}", table_line(&target));
     let (major, minor) = dm::create_device(p, dev_root, VERITY_NAME, "", &target, true)
         .map_err(|e| Fatal::new(Reason::DmVeritySetup, e.to_string()))?;
     let fail =
