@@ -460,56 +460,75 @@ fn kstrtoll(s: &str, signed: bool) -> Result<i128, Errno> {
     })
 }
 
+/// A minimal module file (ELF64 little-endian, `ET_REL`) for `machine` with a
+/// `.gnu.linkonce.this_module` section, a `.modinfo` section holding `modinfo`
+/// (`key=value` strings) and, with `versions`, a `__versions` section: what tests and
+/// fuzz seeds need to stand for a real `.ko`.
+pub fn build_module(machine: u16, modinfo: &[&str], versions: bool) -> Vec<u8> {
+    let mut info = Vec::new();
+    for s in modinfo {
+        info.extend_from_slice(s.as_bytes());
+        info.push(0);
+    }
+    let mut sections: Vec<(&str, u64, &[u8])> =
+        vec![(".gnu.linkonce.this_module", SHF_ALLOC, &[0; 16])];
+    if versions {
+        sections.push(("__versions", SHF_ALLOC, &[0; 64]));
+    }
+    sections.push((".modinfo", SHF_ALLOC, &info));
+    elf(machine, &sections)
+}
+
+/// A minimal ELF64 LE relocatable object with the given sections (name, flags, data).
+fn elf(machine: u16, sections: &[(&str, u64, &[u8])]) -> Vec<u8> {
+    let mut strtab = vec![0u8];
+    let mut names = Vec::new();
+    for (n, _, _) in sections.iter().chain([&(".shstrtab", 0, &[][..])]) {
+        names.push(strtab.len() as u32);
+        strtab.extend_from_slice(n.as_bytes());
+        strtab.push(0);
+    }
+    let mut b = vec![0u8; 64];
+    b[..4].copy_from_slice(b"\x7fELF");
+    b[4] = 2;
+    b[5] = 1;
+    b[6] = 1;
+    b[16..18].copy_from_slice(&ET_REL.to_le_bytes());
+    b[18..20].copy_from_slice(&machine.to_le_bytes());
+    let mut offsets = Vec::new();
+    for (_, _, d) in sections {
+        offsets.push(b.len() as u64);
+        b.extend_from_slice(d);
+    }
+    offsets.push(b.len() as u64);
+    b.extend_from_slice(&strtab);
+    let shoff = b.len() as u64;
+    b.extend_from_slice(&[0u8; 64]); // the null section
+    let all: Vec<(u64, &[u8])> = sections
+        .iter()
+        .map(|(_, f, d)| (*f, *d))
+        .chain([(0, &strtab[..])])
+        .collect();
+    for (i, (flags, d)) in all.iter().enumerate() {
+        let mut h = [0u8; 64];
+        h[..4].copy_from_slice(&names[i].to_le_bytes());
+        h[4..8].copy_from_slice(&1u32.to_le_bytes());
+        h[8..16].copy_from_slice(&flags.to_le_bytes());
+        h[24..32].copy_from_slice(&offsets[i].to_le_bytes());
+        h[32..40].copy_from_slice(&(d.len() as u64).to_le_bytes());
+        b.extend_from_slice(&h);
+    }
+    let shnum = all.len() as u16 + 1;
+    b[0x28..0x30].copy_from_slice(&shoff.to_le_bytes());
+    b[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
+    b[0x3c..0x3e].copy_from_slice(&shnum.to_le_bytes());
+    b[0x3e..0x40].copy_from_slice(&shnum.saturating_sub(1).to_le_bytes());
+    b
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A minimal ELF64 LE relocatable object with the given sections (name, flags, data).
-    pub(crate) fn elf(machine: u16, sections: &[(&str, u64, &[u8])]) -> Vec<u8> {
-        let mut strtab = vec![0u8];
-        let mut names = Vec::new();
-        for (n, _, _) in sections.iter().chain([&(".shstrtab", 0, &[][..])]) {
-            names.push(strtab.len() as u32);
-            strtab.extend_from_slice(n.as_bytes());
-            strtab.push(0);
-        }
-        let mut b = vec![0u8; 64];
-        b[..4].copy_from_slice(b"\x7fELF");
-        b[4] = 2;
-        b[5] = 1;
-        b[6] = 1;
-        b[16..18].copy_from_slice(&ET_REL.to_le_bytes());
-        b[18..20].copy_from_slice(&machine.to_le_bytes());
-        let mut offsets = Vec::new();
-        for (_, _, d) in sections {
-            offsets.push(b.len() as u64);
-            b.extend_from_slice(d);
-        }
-        offsets.push(b.len() as u64);
-        b.extend_from_slice(&strtab);
-        let shoff = b.len() as u64;
-        b.extend_from_slice(&[0u8; 64]); // the null section
-        let all: Vec<(u64, &[u8])> = sections
-            .iter()
-            .map(|(_, f, d)| (*f, *d))
-            .chain([(0, &strtab[..])])
-            .collect();
-        for (i, (flags, d)) in all.iter().enumerate() {
-            let mut h = [0u8; 64];
-            h[..4].copy_from_slice(&names[i].to_le_bytes());
-            h[4..8].copy_from_slice(&1u32.to_le_bytes());
-            h[8..16].copy_from_slice(&flags.to_le_bytes());
-            h[24..32].copy_from_slice(&offsets[i].to_le_bytes());
-            h[32..40].copy_from_slice(&(d.len() as u64).to_le_bytes());
-            b.extend_from_slice(&h);
-        }
-        let shnum = all.len() as u16 + 1;
-        b[0x28..0x30].copy_from_slice(&shoff.to_le_bytes());
-        b[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
-        b[0x3c..0x3e].copy_from_slice(&shnum.to_le_bytes());
-        b[0x3e..0x40].copy_from_slice(&shnum.saturating_sub(1).to_le_bytes());
-        b
-    }
 
     const MODINFO: &[u8] = b"license=GPL\0depends=llc,stp-x\0parmtype=numdummies:int\0parmtype=flag:bool\0parmtype=list:array of uint\0vermagic=6.1.0-31-cloud-arm64 SMP preempt mod_unload modversions aarch64\0name=dummy\0\0\0";
 
