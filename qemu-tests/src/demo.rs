@@ -299,6 +299,38 @@ pub fn check(d: &Demo, log: &BootLog, region_after: &[u8]) -> Result<Outcome, Ha
     })
 }
 
+/// `vendor_image explain` on the demo's inputs (its DTB, command line, initramfs modules,
+/// kernel) predicts this boot: no fatal line, the node `expect` computed (which equals the
+/// guest's), and the module passes' lines as the guest logged them.
+pub fn check_explain(
+    d: &Demo,
+    log: &BootLog,
+    expected: &dice_vendor::ExpectedNode,
+) -> Result<(), HarnessError> {
+    let image = d.guest.work.path().join("vendor.img");
+    let x = crate::explain::predict(&d.guest, Some(&image))?;
+    let text = || vendor_image::explain::to_text(&x);
+    if x.fatal.is_some() || !x.boots() || x.node.as_ref() != Some(expected) {
+        return Err(HarnessError::Missing(format!(
+            "explain on the demo's inputs does not predict its boot and node:\n{}",
+            text()
+        )));
+    }
+    let (_, missing) = crate::explain::unlogged_module_lines(&x, log);
+    if !missing.is_empty() {
+        return Err(HarnessError::Missing(log.report(&format!(
+            "explain predicted {missing:#?}; the guest did not log them"
+        ))));
+    }
+    if !x.lint.is_empty() {
+        return Err(HarnessError::Missing(format!(
+            "explain finds problems in the demo's files:\n{}",
+            text()
+        )));
+    }
+    Ok(())
+}
+
 /// The consumer side of the demo boot: the guest's `dice_next` ran from the vendor rc
 /// (its line, `/microdroid_resources` empty and unmounted afterwards), its chain ends with
 /// the "Microdroid payload" node of the rc's inputs above the vendor node, `dice_vendor
@@ -354,6 +386,7 @@ pub fn check_next_step(
             vendor.show_line(summary.nodes.len() - 1)
         )));
     }
+    check_explain(d, log, &expected)?;
     let policy = expected.to_policy().to_text();
     let parse = |text: &str| {
         dice_vendor::Policy::parse(text.as_bytes())

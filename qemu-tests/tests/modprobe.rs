@@ -29,6 +29,7 @@ use std::path::Path;
 
 use initramfs::{Archive, Entry};
 use qemu_tests::console::{BootLog, VENDOR_BOOT_PHASES};
+use qemu_tests::explain::{assert_module_lines, assert_predicted};
 use qemu_tests::modules::{add_vendor_modules, vendor_modules, VENDOR_MODULES_DIR};
 use qemu_tests::scenario::{Guest, VendorOptions, VendorTree};
 use qemu_tests::{debian, demo, kernel, Arch};
@@ -229,6 +230,18 @@ fn aarch64_vendor_pass_loads_the_set_and_reports_each_failure() {
     let loaded = proc_modules(&results_text(&results));
     let want: BTreeSet<String> = first.iter().chain(&good).cloned().collect();
     assert_loaded_exactly(&log, &loaded, &want);
+    // explain predicts both passes line for line, from the module files alone.
+    let x = assert_predicted(&g, Some(&g.work.path().join("vendor.img")), &log);
+    let n = assert_module_lines(&x, &log);
+    let m = x.modules.as_ref().expect("vendor pass");
+    assert_eq!(m.problems.len(), 4, "{:?}", m.problems);
+    assert_eq!(m.missing_files, [MISSING]);
+    let mut predicted_loaded = m.loaded.clone();
+    predicted_loaded.sort();
+    let mut good_sorted = good.clone();
+    good_sorted.sort();
+    assert_eq!(predicted_loaded, good_sorted);
+    eprintln!("explain predicted {n} module lines of this boot");
     eprintln!(
         "aarch64: {} first-stage + {} vendor modules loaded ({} in modules.load), boot {:?}\n{}\n{}",
         first.len(),
@@ -376,6 +389,8 @@ fn missing_first_stage_module_is_module_load_fatal() {
     assert_dm_verity_missing(&log, listed);
     log.assert_lacks("dm-verity table");
     log.assert_lacks("first_stage: phase=verity");
+    let x = assert_predicted(&g, Some(&g.work.path().join("vendor.img")), &log);
+    assert_module_lines(&x, &log);
     eprintln!("missing first-stage module: {line}, boot {:?}", log.elapsed);
 }
 
@@ -394,6 +409,8 @@ fn missing_first_stage_module_on_a_normal_boot_is_fatal() {
     log.assert_contains("boot: strict_boot=false debuggable=false mount_vendor=false vendor=none");
     assert_dm_verity_missing(&log, listed);
     log.assert_lacks("first_stage: phase=selinux");
+    let x = assert_predicted(&g, None, &log);
+    assert_module_lines(&x, &log);
     eprintln!("normal boot: {line}, boot {:?}", log.elapsed);
 }
 
@@ -415,6 +432,20 @@ fn missing_first_stage_module_on_a_debuggable_boot_goes_on() {
     );
     log.assert_phases(&["modules", "selinux", "second_stage"]);
     log.assert_clean_poweroff();
+    let x = assert_predicted(&g, None, &log);
+    assert_module_lines(&x, &log);
+    assert!(
+        x.phases
+            .iter()
+            .any(|p| p.lines.iter().any(|l| l == first_stage_init_going_on())),
+        "{}",
+        vendor_image::explain::to_text(&x)
+    );
+}
+
+/// The first stage's line for a debuggable boot going on after a module failure.
+fn first_stage_init_going_on() -> &'static str {
+    "modules pass=first_stage: going on (debuggable boot, no vendor partition)"
 }
 
 /// A hard-dependency cycle in the vendor `modules.dep` (stp and llc made to need each
@@ -457,5 +488,14 @@ fn vendor_dependency_cycle_is_reported_and_the_boot_goes_on() {
     );
     log.assert_contains("first_stage: phase=vendor_modules");
     log.assert_contains("first_stage: phase=second_stage");
+    let x = assert_predicted(&g, Some(&g.work.path().join("vendor.img")), &log);
+    assert_module_lines(&x, &log);
+    let m = x.modules.as_ref().expect("vendor pass");
+    assert!(
+        m.problems
+            .contains(&line.trim_start_matches("first_stage: ").to_owned()),
+        "{:?}",
+        m.problems
+    );
     eprintln!("cycle: {line}, boot {:?}", log.elapsed);
 }

@@ -4,6 +4,7 @@
 //! documented outcome and reason, and never in a kernel panic.
 
 use qemu_tests::console::{BootLog, VENDOR_BOOT_PHASES};
+use qemu_tests::explain::assert_predicted;
 use qemu_tests::scenario::{
     ext4_file_offset, flip_byte, Guest, VendorOptions, VendorTree, AVF_NODE, DIGEST_PROPERTY,
 };
@@ -81,6 +82,19 @@ fn good_image_mounts_read_only_with_its_files() {
     );
     assert!(words[4].ends_with(":1") && words[4] == words[5], "{table}");
     assert_eq!(&words[6..], &want_tail[..], "{table}");
+    // explain predicts the outcome and the table, its placeholders standing for the
+    // device number only the guest knows.
+    let x = assert_predicted(&g, Some(&g.work.path().join("vendor.img")), &log);
+    let predicted = x.verity_table.clone().expect("explain's table");
+    assert_eq!(
+        predicted.replace(vendor_image::explain::DEVICE_PLACEHOLDER, words[4]),
+        format!("dm-verity table: {table}")
+    );
+    assert!(
+        x.boots() && x.lint.is_empty(),
+        "{}",
+        vendor_image::explain::to_text(&x)
+    );
     // `seclabel`: the ext4 mount carries SELinux labels (the image's xattrs).
     log.assert_contains(
         "VENDOR_MOUNT: /dev/block/mapper/vendor-verity /vendor ext4 ro,seclabel,noatime",
@@ -118,11 +132,13 @@ fn digest_mismatch() {
     let info = g.vendor(&tree(A64, PROBE_RC), &opts).unwrap();
     let wrong = "0".repeat(64);
     g.vendor_digest(wrong.as_bytes());
-    let line = boot(&g).assert_fatal("VENDOR_DIGEST_MISMATCH");
+    let log = boot(&g);
+    let line = log.assert_fatal("VENDOR_DIGEST_MISMATCH");
     assert!(
         line.contains(&format!("expected={wrong} actual={}", info.root_digest_hex)),
         "{line}"
     );
+    assert_predicted(&g, Some(&g.work.path().join("vendor.img")), &log);
 }
 
 fn malformed(value: &[u8], detail: &str) {
@@ -130,8 +146,10 @@ fn malformed(value: &[u8], detail: &str) {
     g.vendor(&tree(A64, PROBE_RC), &VendorOptions::default())
         .unwrap();
     g.vendor_digest(value);
-    let line = boot(&g).assert_fatal("VENDOR_DIGEST_MALFORMED");
+    let log = boot(&g);
+    let line = log.assert_fatal("VENDOR_DIGEST_MALFORMED");
     assert!(line.contains(detail), "{line}");
+    assert_predicted(&g, Some(&g.work.path().join("vendor.img")), &log);
 }
 
 #[test]
@@ -193,7 +211,9 @@ fn unsigned_vbmeta() {
     // The digest is right: only the missing signature is wrong.
     g.attach_vendor(&img).unwrap();
     g.vendor_digest(avb::to_hex(&info.descriptor.root_digest).as_bytes());
-    boot(&g).assert_fatal("VBMETA_UNSIGNED");
+    let log = boot(&g);
+    log.assert_fatal("VBMETA_UNSIGNED");
+    assert_predicted(&g, Some(&img), &log);
 }
 
 #[test]
@@ -213,8 +233,10 @@ fn truncated_footer() {
         .unwrap();
     g.attach_vendor(&img).unwrap();
     g.vendor_digest(info.root_digest_hex.as_bytes());
-    let line = boot(&g).assert_fatal("VBMETA_INVALID");
+    let log = boot(&g);
+    let line = log.assert_fatal("VBMETA_INVALID");
     assert!(line.to_lowercase().contains("footer"), "{line}");
+    assert_predicted(&g, Some(&img), &log);
 }
 
 #[test]
@@ -227,8 +249,10 @@ fn flipped_signature_byte() {
     flip_byte(&img, info.vbmeta_offset + 256 + 32 + 100).unwrap();
     g.attach_vendor(&img).unwrap();
     g.vendor_digest(info.root_digest_hex.as_bytes());
-    let line = boot(&g).assert_fatal("VBMETA_INVALID");
+    let log = boot(&g);
+    let line = log.assert_fatal("VBMETA_INVALID");
     assert!(line.to_lowercase().contains("signature"), "{line}");
+    assert_predicted(&g, Some(&img), &log);
 }
 
 /// Builds the reading vendor image, flips one byte at the offset `at` picks, boots,
@@ -261,6 +285,28 @@ fn corrupt_and_expect_restart(
         log.report("dm-verity did not restart the VM")
     );
     assert_host_names_the_same_block(&log, &img, &info, kind);
+    // explain: no fatal line, and the hash tree names the block dm-verity named.
+    let x = assert_predicted(&g, Some(&img), &log);
+    match &x.hashtree {
+        Some(vendor_image::explain::HashtreeReport::Corrupt { block, .. }) => {
+            let needle = format!("{kind} block ");
+            let guest = log.grep(&needle).next().expect("dm-verity line");
+            let number = |s: &str| {
+                s.split(&needle)
+                    .nth(1)?
+                    .split_whitespace()
+                    .next()
+                    .map(str::to_owned)
+            };
+            assert_eq!(
+                number(block),
+                number(guest),
+                "explain: {block}; guest: {guest}"
+            );
+        }
+        other => panic!("explain finds the corrupted image intact: {other:?}"),
+    }
+    assert!(!x.boots());
 }
 
 /// `vendor_image info`'s check (avb::verify_hashtree) on the corrupted image names the
@@ -322,8 +368,10 @@ fn strict_boot_with_request_but_no_digest() {
     g.vendor(&tree(A64, PROBE_RC), &opts).unwrap();
     g.strict_boot();
     g.request_vendor();
-    let line = boot(&g).assert_fatal("VENDOR_DIGEST_MISSING");
+    let log = boot(&g);
+    let line = log.assert_fatal("VENDOR_DIGEST_MISSING");
     assert!(line.contains("strict_boot=true"), "{line}");
+    assert_predicted(&g, Some(&g.work.path().join("vendor.img")), &log);
 }
 
 /// Debian's amd64 kernel has no device tree: with no digest and no request the guest
@@ -342,6 +390,8 @@ fn x86_64_boots_without_vendor() {
     log.assert_contains("booting without /vendor");
     log.assert_lacks("VENDOR_MOUNT:");
     log.assert_clean_poweroff();
+    let x = assert_predicted(&g, Some(&g.work.path().join("vendor.img")), &log);
+    assert_modules_predicted(&x, &log);
 }
 
 /// A strict boot refuses an image whose hashtree descriptor asks for `check_at_most_once`
@@ -363,6 +413,7 @@ fn check_at_most_once_is_refused_under_strict_boot() {
     );
     log.assert_phases(&["partition"]);
     log.assert_lacks("dm-verity table");
+    assert_predicted(&g, Some(&g.work.path().join("vendor.img")), &log);
 }
 
 /// The digest is in the device tree but the command line does not ask for `/vendor`
@@ -418,6 +469,20 @@ fn digest_without_flag_is_ignored_and_boot_devices_restrict_links() {
     assert_eq!(probe_value(&log, "PROBE_NODE: "), "b");
     assert_eq!(probe_value(&log, "PROBE_BY_NAME: "), "");
     log.assert_clean_poweroff();
+    let x = assert_predicted(&g, Some(&g.work.path().join("vendor.img")), &log);
+    let skip = &x.phases[1].lines[0];
+    assert!(
+        log.grep(skip).next().is_some(),
+        "{}",
+        log.report(&format!("explain predicted {skip:?}"))
+    );
+    assert_modules_predicted(&x, &log);
+}
+
+/// The first-stage pass explain predicts is the one the guest logged.
+fn assert_modules_predicted(x: &vendor_image::explain::Explanation, log: &BootLog) {
+    let n = qemu_tests::explain::assert_module_lines(x, log);
+    assert!(n > 0, "no module line predicted");
 }
 
 /// A system rc probe (busybox in the initramfs): what ueventd made for the vendor disk.
@@ -452,7 +517,9 @@ fn unreadable_digest_is_fatal() {
         b"not-a-digest\0",
     );
     g.request_vendor();
-    let line = boot(&g).assert_fatal("VENDOR_DIGEST_UNREADABLE");
+    let log = boot(&g);
+    assert_predicted(&g, None, &log);
+    let line = log.assert_fatal("VENDOR_DIGEST_UNREADABLE");
     assert!(
         line.contains(
             "androidboot.microdroid.mount_vendor=1 but reading \

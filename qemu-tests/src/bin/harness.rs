@@ -30,6 +30,22 @@ enum Cmd {
     },
     /// Boot the aarch64 guest, showing the boot log and the phase timeline.
     Demo,
+    /// Boot a vendor image in the tests' VM; show the console, the phase timeline, the
+    /// outcome and `vendor_image explain`'s prediction beside it.
+    Boot {
+        /// The vendor partition image.
+        #[arg(long)]
+        vendor_image: PathBuf,
+        /// Strict boot, with Linux's open-dice driver over AOSP's sample handover.
+        #[arg(long)]
+        strict: bool,
+        /// androidboot.microdroid.debuggable=1 on the command line.
+        #[arg(long)]
+        debuggable: bool,
+        /// The device tree's digest value (default: the image's root digest).
+        #[arg(long)]
+        digest: Option<String>,
+    },
     /// Run a benchmark: hashtree, dice, boot, modprobe.
     Bench {
         /// Which benchmark.
@@ -81,6 +97,17 @@ fn main() -> Result<()> {
             );
         }
         Cmd::Demo => demo()?,
+        Cmd::Boot {
+            vendor_image,
+            strict,
+            debuggable,
+            digest,
+        } => boot_image(qemu_tests::boot_image::BootImage {
+            image: vendor_image,
+            strict,
+            debuggable,
+            digest,
+        })?,
         Cmd::Bench { name, rounds } => match name.as_str() {
             "hashtree" => bench::hashtree(rounds.unwrap_or(5))?,
             "dice" => bench::dice(rounds.unwrap_or(500))?,
@@ -146,6 +173,46 @@ fn demo() -> Result<()> {
         "\nguest powered off cleanly after {:.1} s of QEMU wall time",
         log.elapsed.as_secs_f64()
     );
+    Ok(())
+}
+
+fn boot_image(b: qemu_tests::boot_image::BootImage) -> Result<()> {
+    println!(
+        "boot: {} on the aarch64 test VM ({}strict boot{}); it powers off when boot completes\n",
+        b.image.display(),
+        if b.strict { "" } else { "not a " },
+        if b.debuggable {
+            ", debuggable=1 on the command line"
+        } else {
+            ""
+        }
+    );
+    let booted = qemu_tests::boot_image::boot(&b)?;
+    let log = &booted.log;
+    println!("\n==== phase timeline (guest CLOCK_MONOTONIC) ====");
+    print!("{}", log.timeline_table());
+    println!("\n==== outcome ====");
+    println!("  guest:   {}", qemu_tests::boot_image::outcome(log));
+    println!(
+        "  explain: {}",
+        booted
+            .explanation
+            .fatal_line()
+            .unwrap_or_else(|| "ok".to_owned())
+    );
+    println!(
+        "  {}",
+        if booted.agree {
+            "explain's prediction agrees with the guest"
+        } else {
+            "explain's prediction DIFFERS from the guest"
+        }
+    );
+    println!("\n==== vendor_image explain on the same inputs ====");
+    print!("{}", vendor_image::explain::to_text(&booted.explanation));
+    if !booted.agree {
+        bail!("explain's prediction differs from the guest's outcome");
+    }
     Ok(())
 }
 
