@@ -244,6 +244,13 @@ fn check_at_most_once_is_refused_only_under_strict_boot() {
         line.starts_with("FIRST_STAGE_FATAL reason=VBMETA_INVALID hashtree descriptor for \"microdroid-vendor\" asks for check_at_most_once, refused under strict boot"),
         "{line}"
     );
+    // The image's facts are reported all the same.
+    let x = explain::explain(&i).unwrap();
+    assert_eq!(
+        x.avb.as_ref().unwrap().flags,
+        avb::HASHTREE_FLAG_CHECK_AT_MOST_ONCE
+    );
+    assert!(x.node.is_some());
 }
 
 #[test]

@@ -359,12 +359,9 @@ fn describe_image(x: &mut Explanation, inputs: &Inputs, cfg: &BootConfig, loaded
     };
     match avb::read_vbmeta_from_device(&mut f) {
         Ok(v) => {
-            let desc = if cfg.strict_boot {
-                v.strict_hashtree_descriptor(PARTITION)
-            } else {
-                v.hashtree_descriptor(PARTITION)
-            };
-            if let Ok(d) = desc {
+            // The facts of the named descriptor even when strict boot refuses it (the
+            // phases say so).
+            if let Ok(d) = v.hashtree_descriptor(PARTITION) {
                 x.avb = Some(AvbSummary {
                     algorithm: v.algorithm().name().to_owned(),
                     rollback_index: v.rollback_index(),
