@@ -161,6 +161,24 @@ pub enum AvbError {
     /// No hashtree descriptor names the requested partition.
     #[error("no hashtree descriptor for partition {0:?}")]
     HashtreeNotFound(String),
+    /// Strict boot: the first hashtree descriptor (the one AVF's DICE step measures) is
+    /// not the one dm-verity would use.
+    #[error(
+        "the first hashtree descriptor is for {first:?}, not {wanted:?}: under strict boot \
+         the descriptor DICE measures must be the one dm-verity uses"
+    )]
+    NotFirstHashtree {
+        /// The partition the first hashtree descriptor names.
+        first: String,
+        /// The partition asked for.
+        wanted: String,
+    },
+    /// Strict boot: the hashtree descriptor asks for `check_at_most_once`.
+    #[error(
+        "hashtree descriptor for {0:?} asks for check_at_most_once, refused under strict boot \
+         (the host could serve a block differently on a later read)"
+    )]
+    CheckAtMostOnce(String),
     /// An OpenSSL operation failed.
     #[error("crypto error: {0}")]
     Crypto(String),

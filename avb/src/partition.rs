@@ -4,7 +4,7 @@
 use std::io::{Read, Seek, SeekFrom};
 
 use crate::algorithm::Algorithm;
-use crate::descriptor::{Descriptor, HashtreeDescriptor};
+use crate::descriptor::{Descriptor, HashtreeDescriptor, HASHTREE_FLAG_CHECK_AT_MOST_ONCE};
 use crate::error::AvbError;
 use crate::footer::{AvbFooter, FOOTER_SIZE};
 use crate::vbmeta::{verify_vbmeta, Vbmeta, VbmetaHeader, HEADER_SIZE};
@@ -113,6 +113,32 @@ impl VerifiedVbmeta {
             }
         }
         Ok(h)
+    }
+}
+
+impl VerifiedVbmeta {
+    /// [`VerifiedVbmeta::hashtree_descriptor`] with the rules of a strict (protected) boot
+    /// (DESIGN §9, **Ours**): the descriptor must also be the *first* hashtree descriptor
+    /// (AVF's DICE step measures the first one, dm-verity uses the named one: they must be
+    /// the same), and it must not ask for `check_at_most_once`.
+    pub fn strict_hashtree_descriptor(
+        &self,
+        partition_name: &str,
+    ) -> Result<&HashtreeDescriptor, AvbError> {
+        let named = self.hashtree_descriptor(partition_name)?;
+        match self.first_hashtree_descriptor() {
+            Some(first) if std::ptr::eq(first, named) => {}
+            first => {
+                return Err(AvbError::NotFirstHashtree {
+                    first: first.map(|d| d.partition_name.clone()).unwrap_or_default(),
+                    wanted: partition_name.to_owned(),
+                })
+            }
+        }
+        if named.flags & HASHTREE_FLAG_CHECK_AT_MOST_ONCE != 0 {
+            return Err(AvbError::CheckAtMostOnce(named.partition_name.clone()));
+        }
+        Ok(named)
     }
 }
 

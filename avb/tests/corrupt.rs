@@ -6,10 +6,10 @@ mod common;
 use std::io::Cursor;
 
 use avb::{
-    build_vbmeta, read_vbmeta_from_partition, sign_vbmeta_in_place, Algorithm, AvbError, AvbFooter,
+    build_vbmeta, read_vbmeta_from_partition, sign_vbmeta_in_place, Algorithm, AvbError,
     Descriptor, HashtreeDescriptor, SigningKey, VbmetaOptions, VerifiedVbmeta,
 };
-use common::{build_image, content, key, NAME};
+use common::{build_image, content, hashtree_desc, key, partition_with, NAME};
 
 struct Img {
     bytes: Vec<u8>,
@@ -437,44 +437,12 @@ fn descriptor_framing_is_signed_but_still_checked() {
     }
 }
 
-fn partition_with(vbmeta: &[u8], data_len: usize, original: u64) -> Vec<u8> {
-    let mut p = vec![0u8; data_len];
-    let vb = p.len() as u64;
-    p.extend_from_slice(vbmeta);
-    p.resize(p.len().div_ceil(4096) * 4096 + 4096, 0);
-    let f = AvbFooter {
-        version_major: 1,
-        version_minor: 0,
-        original_image_size: original,
-        vbmeta_offset: vb,
-        vbmeta_size: vbmeta.len() as u64,
-    };
-    let n = p.len();
-    p[n - 64..].copy_from_slice(&f.to_bytes());
-    p
-}
-
 fn read(p: &[u8]) -> Result<VerifiedVbmeta, AvbError> {
     read_vbmeta_from_partition(&mut Cursor::new(p), p.len() as u64)
 }
 
 fn good_desc() -> HashtreeDescriptor {
-    HashtreeDescriptor {
-        dm_verity_version: 1,
-        image_size: 129 * 4096,
-        tree_offset: 129 * 4096,
-        tree_size: 3 * 4096,
-        data_block_size: 4096,
-        hash_block_size: 4096,
-        fec_num_roots: 0,
-        fec_offset: 0,
-        fec_size: 0,
-        hash_algorithm: "sha256".into(),
-        partition_name: NAME.into(),
-        salt: vec![1; 32],
-        root_digest: vec![2; 32],
-        flags: 0,
-    }
+    hashtree_desc(NAME, 0)
 }
 
 fn signed_with(desc: HashtreeDescriptor) -> Vec<u8> {

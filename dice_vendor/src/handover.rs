@@ -84,6 +84,10 @@ pub enum HandoverError {
         /// The largest size accepted.
         limit: u64,
     },
+    /// A parent handover from the driver carries no DICE chain. AVF's driver refuses it
+    /// ("bcc is none") instead of starting a new chain from its CDI_Attest.
+    #[error("the parent handover has no DICE chain (AVF: \"bcc is none\"); a chain is required")]
+    NoChain,
     /// The chain array claims more entries than it contains.
     #[error("DICE chain entry {index}: {source}")]
     ChainEntry {

@@ -152,9 +152,9 @@ impl ParentSource {
     }
 }
 
-/// Opens the parent handover: the driver at `device_path` when it exists; otherwise an
-/// error under strict boot ([`DiceError::DriverMissing`]) or the sample chain with a
-/// warning.
+/// Opens the parent handover: the driver at `device_path` when it exists (its handover
+/// must carry a DICE chain: [`HandoverError::NoChain`]); otherwise an error under strict
+/// boot ([`DiceError::DriverMissing`]) or the sample chain with a warning.
 pub fn open_parent(device_path: &Path, strict_boot: bool) -> Result<ParentSource, DiceError> {
     let exists = device_path
         .try_exists()
@@ -164,7 +164,13 @@ pub fn open_parent(device_path: &Path, strict_boot: bool) -> Result<ParentSource
             source,
         })?;
     if exists {
-        return Ok(ParentSource::Device(OpenDiceRegion::open(device_path)?));
+        let region = OpenDiceRegion::open(device_path)?;
+        // As AVF's `DiceDriver::derive` ("bcc is none"): a parent without a chain is
+        // refused, not made the root of a new one. Dropping the region wipes it.
+        if region.handover().chain().is_none() {
+            return Err(HandoverError::NoChain.into());
+        }
+        return Ok(ParentSource::Device(region));
     }
     if strict_boot {
         return Err(DiceError::DriverMissing {

@@ -45,15 +45,48 @@ fn regular_file_stand_in_is_read_mapped_parsed_and_wiped() {
     assert_eq!(after.len(), 0xbb, "wipe does not truncate or create");
 }
 
+/// [`device_file`] with a third pair: a minimal chain `[h'', h'']` (83 bytes in all, so
+/// it fits the 187-byte region the map head encodes).
+#[cfg(target_endian = "little")]
+fn device_file_with_chain(dir: &Path) -> std::path::PathBuf {
+    let mut bytes = vec![0xbb, 0, 0, 0, 0, 0, 0, 0, 0x03];
+    bytes.extend_from_slice(&V1_PARENT[1..]);
+    bytes.extend_from_slice(&[0x03, 0x82, 0x40, 0x40]);
+    bytes.resize(0xbb, 0);
+    let path = dir.join("open-dice0");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
 #[cfg(target_endian = "little")]
 #[test]
 fn dropping_the_region_wipes_too() {
     let dir = tempfile::tempdir().unwrap();
-    let path = device_file(dir.path(), 0);
+    let path = device_file_with_chain(dir.path());
     let parent = open_parent(&path, true).unwrap();
     assert!(!parent.is_sample());
+    assert_eq!(parent.handover().chain(), Some(&[0x82, 0x40, 0x40][..]));
     drop(parent);
     assert_eq!(&std::fs::read(&path).unwrap()[..4], b"wipe");
+}
+
+/// AVF's driver refuses a parent without a chain ("bcc is none"); so do we, on every
+/// boot, and the region is wiped all the same.
+#[cfg(target_endian = "little")]
+#[test]
+fn a_driver_parent_without_a_chain_is_refused_and_wiped() {
+    for strict in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = device_file(dir.path(), 0);
+        let err = open_parent(&path, strict).unwrap_err();
+        assert!(
+            matches!(err, DiceError::HandoverInvalid(HandoverError::NoChain)),
+            "{err}"
+        );
+        assert_eq!(err.reason(), "DICE_HANDOVER_INVALID");
+        assert!(err.to_string().contains("bcc is none"), "{err}");
+        assert_eq!(&std::fs::read(&path).unwrap()[..4], b"wipe");
+    }
 }
 
 #[cfg(target_endian = "little")]

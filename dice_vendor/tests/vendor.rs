@@ -194,14 +194,18 @@ fn derive_and_write_strict_without_driver_writes_nothing() {
 #[cfg(target_endian = "little")]
 #[test]
 fn derive_and_write_from_a_device_file_wipes_before_writing() {
-    // See tests/source.rs for the layout of the stand-in file.
+    // See tests/source.rs for the layout of the stand-in file: the v1 parent's CDIs and
+    // a minimal chain `[h'', h'']` (the driver path requires a chain; its entries are
+    // copied, not checked, by the main flow).
     let v1_parent = include_bytes!("../testdata/dice-vectors/v1_new_chain/parent_handover.cbor");
     let dir = tempfile::tempdir().unwrap();
     let device = dir.path().join("open-dice0");
-    let mut bytes = vec![0xbb, 0, 0, 0, 0, 0, 0, 0, 0x02];
+    let mut bytes = vec![0xbb, 0, 0, 0, 0, 0, 0, 0, 0x03];
     bytes.extend_from_slice(&v1_parent[1..]);
+    bytes.extend_from_slice(&[0x03, 0x82, 0x40, 0x40]);
     bytes.resize(0xbb, 0);
-    std::fs::write(&device, bytes).unwrap();
+    std::fs::write(&device, &bytes).unwrap();
+    let parent = Handover::parse(&bytes).unwrap();
     let out = dir.path().join("dice_chain.raw");
     let digest = root_digest();
     let m = VendorMeasurement {
@@ -214,12 +218,12 @@ fn derive_and_write_from_a_device_file_wipes_before_writing() {
         ParentKind::Device
     );
     assert_eq!(&std::fs::read(&device).unwrap()[..4], b"wipe");
-    let expected = derive_vendor_node(&Handover::parse(v1_parent).unwrap(), &m).unwrap();
+    let expected = derive_vendor_node(&parent, &m).unwrap();
     assert_eq!(std::fs::read(&out).unwrap(), &expected.to_bytes()[..]);
-    let summary = verify_chain_bytes(&std::fs::read(&out).unwrap()).unwrap();
+    let raw = DiceChainRaw::from_bytes(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(
-        summary.nodes.len(),
-        1,
-        "a parent without a chain starts a new one"
+        &raw.bcc[..3],
+        &[0x83, 0x40, 0x40],
+        "the parent's entries, then ours"
     );
 }

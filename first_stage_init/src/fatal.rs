@@ -76,6 +76,8 @@ reasons! {
     DiceOutput => "DICE_OUTPUT",
     /// A present SELinux policy could not be loaded.
     SelinuxPolicyLoad => "SELINUX_POLICY_LOAD",
+    /// The initramfs has no SELinux policy (every boot needs one).
+    SelinuxPolicyMissing => "SELINUX_POLICY_MISSING",
 }
 
 /// A fatal error: the reason and a one-line detail (never a secret).

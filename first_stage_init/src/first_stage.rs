@@ -2,33 +2,52 @@
 //!
 //! 1. `start`, `early_mounts`: `/proc`, `/sys`, devtmpfs `/dev`, the
 //!    `/microdroid_resources` tmpfs; logging moves to `/dev/kmsg`;
-//! 2. `modules`: the initramfs's first-stage modules (`/lib/modules/modules.load`);
-//! 3. `partition`: the `microdroid-vendor` block device and its by-name link;
-//! 4. `vbmeta`: footer, vbmeta and signature; root digest against the device tree;
-//! 5. `dice`: the Microdroid vendor DICE node into `dice_chain.raw`;
-//! 6. `verity`, `vendor_mount`: dm-verity over the partition, ext4 read-only on `/vendor`;
-//! 7. `vendor_modules`: one `modprobe -a` pass over the vendor's `modules.load`
+//! 2. `partition`: the `microdroid-vendor` block device (on `androidboot.boot_devices`
+//!    when set) and its by-name link, looked for while the first-stage modules load;
+//! 3. `modules`: the initramfs's first-stage modules (`/lib/modules/modules.load`), on a
+//!    thread of their own since the early mounts, joined here; the partition is then
+//!    confirmed the only one;
+//! 4. `vbmeta`: footer, vbmeta and signature (read during step 3); root digest against
+//!    the device tree (under strict boot also: the first hashtree descriptor, no
+//!    `check_at_most_once`);
+//! 5. `dice_driver` (strict boot only): up to 10 s for `/dev/open-dice0`;
+//! 6. `verity`, `vendor_mount`: `BLKROSET` on the partition, dm-verity over it, ext4
+//!    read-only on `/vendor`, while on another thread
+//! 7. `dice`: the Microdroid vendor DICE node is derived into `dice_chain.raw` (joined
+//!    here, the driver wiped, before any vendor module);
+//! 8. `vendor_modules`: one `modprobe -a` pass over the vendor's `modules.load`
 //!    (`/vendor/lib/modules`, or its `<release>` subdirectory in depmod's layout);
-//! 8. `selinux`: policy load and labels, if the initramfs carries a policy;
-//! 9. `second_stage`: exec the rc interpreter (or power off if there is none).
+//! 9. `selinux`: policy load (required), the boot's mode, labels for the initramfs
+//!    (`/system/bin/init` becomes `init_exec`), `/dev` and `/microdroid_resources`;
+//! 10. `second_stage`: exec the rc interpreter (or power off if there is none); the
+//!     policy's transition on `init_exec` moves PID 1 from `kernel` to `init`.
 //!
 //! The host's inputs are read once, after the early mounts, into a
-//! [`boot_config::BootConfig`] whose decisions (strict, debuggable, `/vendor` wanted) every
-//! step uses. Steps 3–7 run only when the host asked for a vendor partition (DESIGN §2),
-//! and a failed step 2 is fatal on a normal boot or when the vendor needs it. Each step
-//! returns `Result<_, Fatal>`; [`run`] turns an error into the `FIRST_STAGE_FATAL` line
-//! and a power-off.
+//! [`boot_config::BootConfig`] whose decisions (strict, debuggable, `/vendor` wanted, boot
+//! devices) every step uses. Steps 2 and 4–8 run only when the host asked for a vendor
+//! partition (DESIGN §2), step 5 also on a strict boot without one (as AOSP); a failed
+//! step 3 is fatal on a normal boot or when the vendor needs it. The concurrency changes
+//! no outcome: a failure is reported in the boot's
+//! dependency order (modules, partition, vbmeta, DICE, dm-verity, mount) whichever
+//! thread saw it first. Each step returns `Result<_, Fatal>`; [`run`] turns an error
+//! into the `FIRST_STAGE_FATAL` line and a power-off.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::thread::ScopedJoinHandle;
+use std::time::{Duration, Instant};
 
+use avb::HashtreeDescriptor;
 use boot_config::BootConfig;
 use log::LevelFilter;
+use ueventd::socket::DEFAULT_RCVBUF;
+use ueventd::{BlockDevice, BootDevices, UeventSocket, UeventSource};
 
 use crate::fatal::{self, Fatal, Reason};
 use crate::mounts::{self, EARLY_MOUNTS};
 use crate::platform::{Kernel, Platform};
 use crate::timeline::Timeline;
-use crate::vendor::{self, VendorPlan};
+use crate::vendor::{self, ModulePass, VendorPlan};
 use crate::{dice, kmods, logger, selinux, sys};
 
 /// The rc interpreter's main file: if the initramfs has it, the first stage execs the
@@ -114,97 +133,190 @@ impl<'a> Boot<'a> {
         std::fs::read_to_string(self.layout.path("/proc/sys/kernel/osrelease")).unwrap_or_default()
     }
 
-    /// Loads the initramfs's first-stage modules. Their failure is fatal on a normal boot
-    /// (AOSP: only debuggable boots may go on) and whenever a vendor partition is wanted
-    /// (they are what reaches it).
-    pub fn first_stage_modules(&mut self, cfg: &BootConfig, needed: bool) -> Result<(), Fatal> {
+    /// Where the first-stage modules are and the parameters they get from the command
+    /// line (read here, before the boot's decisions are made, so the pass can start at
+    /// once); `None` if there is no `modules.load` (nothing to load).
+    fn first_stage_job(&self) -> Option<ModuleJob> {
         let lib = self.layout.path("/lib/modules");
-        let dir = modprobe::first_stage_module_dir(&lib, self.kernel_release().trim());
-        if !dir.join("modules.load").exists() {
-            log::info!(
-                "modules pass=first_stage: no {}/modules.load",
-                dir.display()
-            );
-            self.mark("modules");
-            return Ok(());
-        }
-        let params = modprobe::cmdline_module_params(&cfg.cmdline);
-        let outcome = kmods::load_pass(&dir, self.platform.module_loader(), params);
-        let problem = match &outcome {
-            Ok(p) => {
-                kmods::log_report("first_stage", p);
-                (!p.is_success())
-                    .then(|| format!("first-stage modules failed: {}", p.failed_names().join(" ")))
-            }
-            Err(e) => {
-                log::error!("modules pass=first_stage: {e}");
-                Some(e.clone())
-            }
-        };
-        self.mark("modules");
-        match problem {
-            Some(detail) if needed || !cfg.debuggable => {
-                Err(Fatal::new(Reason::ModuleLoad, detail))
-            }
-            Some(_) => {
-                log::warn!(
-                    "modules pass=first_stage: going on (debuggable boot, no vendor partition)"
-                );
-                Ok(())
-            }
-            None => Ok(()),
-        }
+        let dir = kmods::pass_dir("first_stage", &lib, self.kernel_release().trim())
+            .inspect_err(|line| log::info!("{line}"))
+            .ok()?;
+        let cmdline = std::fs::read(self.layout.path("/proc/cmdline")).unwrap_or_default();
+        Some(ModuleJob {
+            dir,
+            cmdline: String::from_utf8_lossy(&cmdline).into_owned(),
+        })
     }
 
-    /// Steps 3–7: the verified vendor partition, its DICE node and its modules.
-    pub fn vendor(&mut self, cfg: &BootConfig, expected_digest: &str) -> Result<(), Fatal> {
+    /// Waits for the first-stage module pass (once), logs it and marks `modules`. Its
+    /// failure is fatal on a normal boot (AOSP: only debuggable boots may go on) and
+    /// whenever a vendor partition is wanted (the modules are what reaches it).
+    fn finish_modules(
+        &mut self,
+        cfg: &BootConfig,
+        modules: &mut FirstStageModules<'_, '_>,
+        needed: bool,
+    ) -> Result<(), Fatal> {
+        if modules.joined.is_none() {
+            let problem = match modules.handle.take().map(|h| h.join()) {
+                Some(Ok(Some(Ok(p)))) => {
+                    kmods::log_report("first_stage", &p);
+                    kmods::first_stage_problem(&p)
+                }
+                Some(Ok(Some(Err(e)))) => {
+                    log::error!("modules pass=first_stage: {e}");
+                    Some(e)
+                }
+                Some(Ok(None)) | None => None,
+                Some(Err(_)) => Some("the first-stage module thread panicked".to_owned()),
+            };
+            self.mark("modules");
+            modules.joined = Some(problem);
+        }
+        let problem = modules.joined.as_ref().and_then(Option::as_deref);
+        if kmods::first_stage_verdict(problem, cfg, needed)? && !modules.excused {
+            modules.excused = true;
+            log::warn!("{}", kmods::GOING_ON);
+        }
+        Ok(())
+    }
+
+    /// A vendor step's failure, unless the first-stage modules failed: that comes first in
+    /// the boot's dependency order (it is what the step needed), so it is reported instead.
+    fn modules_first<T>(
+        &mut self,
+        cfg: &BootConfig,
+        modules: &mut FirstStageModules<'_, '_>,
+        step: Result<T, Fatal>,
+    ) -> Result<T, Fatal> {
+        step.map_err(|f| match self.finish_modules(cfg, modules, true) {
+            Err(m) => m,
+            Ok(()) => f,
+        })
+    }
+
+    /// Strict boot: the DICE driver must appear (from the first-stage modules) within
+    /// [`dice::DRIVER_TIMEOUT`]; marks `dice_driver` when the wait ends either way.
+    fn wait_for_dice_driver(&mut self) -> Result<(), Fatal> {
+        let waited = dice::wait_for_driver(&self.layout.path(dice::DRIVER), dice::DRIVER_TIMEOUT);
+        self.mark("dice_driver");
+        let waited = waited?;
+        log::info!(
+            "dice: {} present (strict boot), waited {} ms",
+            dice::DRIVER,
+            waited.as_millis()
+        );
+        Ok(())
+    }
+
+    /// Steps 3–7: the verified vendor partition, its DICE node and its modules. The
+    /// partition is looked for and its vbmeta read while the first-stage modules still
+    /// load (the disk needs only virtio; device-mapper is needed from dm-verity on), and
+    /// judged once they are in and the partition is confirmed the only one; the DICE node
+    /// is derived while dm-verity and the mount proceed, and is joined (parent wiped,
+    /// output written) before any vendor module loads. Failures are reported in the
+    /// boot's dependency order: modules, partition, vbmeta, DICE, dm-verity, mount.
+    fn vendor(
+        &mut self,
+        cfg: &BootConfig,
+        expected_digest: &str,
+        modules: &mut FirstStageModules<'_, '_>,
+        mut uevents: Option<UeventSocket>,
+    ) -> Result<(), Fatal> {
         let sys_root = self.layout.path("/sys");
         let dev_root = self.layout.path("/dev");
-        let dev = vendor::wait_for_partition(&sys_root, vendor::PARTITION_TIMEOUT)?;
-        let node = vendor::create_nodes(self.platform.device_ops(), &dev_root, &dev)?;
+        let boot_devices = BootDevices::from_list(cfg.boot_devices());
+        let found = vendor::wait_for_partition(
+            &sys_root,
+            &boot_devices,
+            vendor::PARTITION_TIMEOUT,
+            &|| modules.state(),
+            &mut |limit| wait_for_uevent(uevents.as_mut(), limit),
+        );
+        drop(uevents);
+        let dev = self.modules_first(cfg, modules, found)?;
+        let made = vendor::create_nodes(self.platform.device_ops(), &dev_root, &dev);
+        let node = self.modules_first(cfg, modules, made)?;
         log::info!("vendor: {} is /dev/block/{}", node.display(), dev.name);
         self.mark("partition");
 
-        let vbmeta = vendor::read_vbmeta(&node)?;
-        let desc = vendor::check_digest(&vbmeta, expected_digest)?;
-        log::info!(
-            "vendor: vbmeta {} signed, rollback_index={}, root digest matches the device tree",
-            vbmeta.algorithm().name(),
-            vbmeta.rollback_index()
-        );
+        // The vbmeta is read and its signature checked while the modules may still load;
+        // its outcome counts only after theirs and after the partition is confirmed.
+        let vbmeta = vendor::read_vbmeta(&node);
+        self.finish_modules(cfg, modules, true)?;
+        vendor::confirm_partition(&sys_root, &boot_devices, &dev)?;
+        let vbmeta = vbmeta?;
+        let desc = vendor::check_digest(&vbmeta, expected_digest, cfg.strict_boot)?;
+        log::info!("{}", vendor::vbmeta_line(&vbmeta));
         self.mark("vbmeta");
 
+        if cfg.strict_boot {
+            self.wait_for_dice_driver()?;
+        }
+
         let out = self.layout.path(dice::RESOURCES_DIR).join(dice::CHAIN_FILE);
+        let driver = self.layout.path(dice::DRIVER);
         let m = dice::measurement(&vbmeta, desc);
-        let kind = dice::derive(&self.layout.path(dice::DRIVER), cfg.strict_boot, &m, &out)?;
+        let strict = cfg.strict_boot;
+        let (derived, mounted) = std::thread::scope(|s| {
+            let derivation = s.spawn(|| dice::derive(&driver, strict, &m, &out));
+            // The vendor pass is planned (its `modules.*` read from /vendor) while the
+            // derivation may still run; nothing loads before the join.
+            let mounted = self
+                .verity_and_mount(&dev_root, &node, &dev, desc)
+                .map(|()| self.prepare_vendor_modules(cfg));
+            (derivation.join(), mounted)
+        });
+        let kind = derived
+            .unwrap_or_else(|_| Err(Fatal::new(Reason::Panic, "the DICE thread panicked")))?;
+        let vendor_pass = mounted?;
         log::info!(
             "dice: \"Microdroid vendor\" node written to {} (parent: {kind:?})",
             out.display()
         );
         self.mark("dice");
 
-        let mapper = vendor::setup_verity(self.platform, &dev_root, &dev, desc)?;
+        match vendor_pass {
+            Some(Ok(prepared)) => {
+                let pass = prepared.execute(self.platform.module_loader());
+                kmods::log_report("vendor", &pass);
+            }
+            // A failed vendor pass is logged and the boot goes on (DESIGN §5).
+            Some(Err(e)) => log::error!("modules pass=vendor: {e}"),
+            None => {}
+        }
+        self.mark("vendor_modules");
+        Ok(())
+    }
+
+    /// Plans the vendor's module pass: `/vendor/lib/modules` in the flat (Android) or
+    /// per-release (depmod) layout, chosen as for the first stage. `None` when there is
+    /// no `modules.load`.
+    fn prepare_vendor_modules(&self, cfg: &BootConfig) -> Option<Result<kmods::Prepared, String>> {
+        let lib = self.layout.path("/vendor/lib/modules");
+        let dir = kmods::pass_dir("vendor", &lib, self.kernel_release().trim())
+            .inspect_err(|line| log::info!("{line}"))
+            .ok()?;
+        Some(kmods::prepare(
+            &dir,
+            modprobe::cmdline_module_params(&cfg.cmdline),
+        ))
+    }
+
+    /// `BLKROSET` on the raw partition, dm-verity over it, ext4 read-only on `/vendor`.
+    fn verity_and_mount(
+        &mut self,
+        dev_root: &Path,
+        node: &Path,
+        dev: &BlockDevice,
+        desc: &HashtreeDescriptor,
+    ) -> Result<(), Fatal> {
+        vendor::make_read_only(self.platform, node)?;
+        let mapper = vendor::setup_verity(self.platform, dev_root, dev, desc)?;
         self.mark("verity");
         vendor::mount(self.platform, &mapper, &self.layout.path("/vendor"))?;
         log::info!("vendor: {} mounted read-only on /vendor", mapper.display());
         self.mark("vendor_mount");
-
-        // Flat (Android) or per-release (depmod) layout, chosen as for the first stage.
-        let dir = modprobe::first_stage_module_dir(
-            &self.layout.path("/vendor/lib/modules"),
-            self.kernel_release().trim(),
-        );
-        if dir.join("modules.load").exists() {
-            let params = modprobe::cmdline_module_params(&cfg.cmdline);
-            match kmods::load_pass(&dir, self.platform.module_loader(), params) {
-                Ok(p) => kmods::log_report("vendor", &p),
-                // A failed vendor pass is logged and the boot goes on (DESIGN §5).
-                Err(e) => log::error!("modules pass=vendor: {e}"),
-            }
-        } else {
-            log::info!("modules pass=vendor: no {}/modules.load", dir.display());
-        }
-        self.mark("vendor_modules");
         Ok(())
     }
 
@@ -212,23 +324,58 @@ impl<'a> Boot<'a> {
     pub fn run(&mut self) -> Result<Next, Fatal> {
         self.mark("start");
         self.early_mounts()?;
-        let cfg = BootConfig::read(&self.layout.path("/proc"));
-        let plan = vendor::plan(&cfg)?;
-        log::info!(
-            "boot: {} vendor={}",
-            cfg.describe(),
+        // The first-stage modules need only the initramfs and the command line: their
+        // pass starts on its own thread now, while the boot's decisions are made and the
+        // vendor steps that do not need every module run. The uevent socket is opened
+        // before any module loads, so the disk's uevents are queued for the partition
+        // search.
+        let job = self.first_stage_job();
+        let loader = self.platform.module_loader();
+        let uevents = UeventSocket::open(DEFAULT_RCVBUF)
+            .inspect_err(|e| log::warn!("no uevent socket ({e}): the partition search polls sysfs"))
+            .ok();
+        let done = OnceLock::new();
+        let mut cfg = BootConfig::default();
+        std::thread::scope(|s| -> Result<(), Fatal> {
+            let handle = s.spawn(|| {
+                let outcome = job.map(|j| {
+                    let params = modprobe::cmdline_module_params(j.cmdline.trim());
+                    kmods::load_pass(&j.dir, loader, params)
+                });
+                let ok = match &outcome {
+                    None => true,
+                    Some(Ok(p)) => p.is_success(),
+                    Some(Err(_)) => false,
+                };
+                let _ = done.set((Instant::now(), ok));
+                outcome
+            });
+            let mut modules = FirstStageModules {
+                handle: Some(handle),
+                done: &done,
+                joined: None,
+                excused: false,
+            };
+            cfg = BootConfig::read(&self.layout.path("/proc"));
+            let plan = vendor::plan(&cfg)?;
+            log::info!("{}", vendor::boot_line(&cfg, &plan));
             match &plan {
-                VendorPlan::Skip { .. } => "none",
-                VendorPlan::Mount { .. } => "requested",
+                VendorPlan::Mount { expected_digest } => {
+                    self.vendor(&cfg, expected_digest, &mut modules, uevents)
+                }
+                VendorPlan::Skip { why } => {
+                    drop(uevents);
+                    log::info!("{}", vendor::skip_line(why));
+                    self.finish_modules(&cfg, &mut modules, false)?;
+                    if cfg.strict_boot {
+                        self.wait_for_dice_driver()?;
+                    }
+                    Ok(())
+                }
             }
-        );
-        self.first_stage_modules(&cfg, matches!(plan, VendorPlan::Mount { .. }))?;
-        match &plan {
-            VendorPlan::Mount { expected_digest } => self.vendor(&cfg, expected_digest)?,
-            VendorPlan::Skip { why } => log::info!("vendor: booting without /vendor: {why}"),
-        }
-        let active = selinux::load(self.platform, &self.layout.root, &cfg.cmdline)?;
-        selinux::restorecon(&self.layout.root, active, &["/dev", dice::RESOURCES_DIR]);
+        })?;
+        selinux::load(self.platform, &self.layout.root, &cfg)?;
+        selinux::restorecon(&self.layout.root, &["/dev", dice::RESOURCES_DIR]);
         self.mark("selinux");
         log_memory(&self.layout.path("/proc/self"));
         Ok(if self.layout.path(INIT_RC).exists() {
@@ -236,6 +383,56 @@ impl<'a> Boot<'a> {
         } else {
             Next::PowerOff
         })
+    }
+}
+
+/// The first-stage modules to load: their directory, and the command line their
+/// parameters come from.
+struct ModuleJob {
+    dir: PathBuf,
+    cmdline: String,
+}
+
+/// What the module thread returns: `None` when there was nothing to load.
+type ModuleOutcome = Option<Result<kmods::Pass, String>>;
+
+/// The first-stage module pass running on its own thread.
+struct FirstStageModules<'scope, 'env> {
+    handle: Option<ScopedJoinHandle<'scope, ModuleOutcome>>,
+    /// Set by the thread as it ends: when, and whether everything loaded.
+    done: &'env OnceLock<(Instant, bool)>,
+    /// After the join: the failure, if any.
+    joined: Option<Option<String>>,
+    /// The "going on" warning was logged.
+    excused: bool,
+}
+
+impl FirstStageModules<'_, '_> {
+    /// Where the pass stands, for the partition search.
+    fn state(&self) -> ModulePass {
+        match self.done.get() {
+            None => ModulePass::Loading,
+            Some((at, true)) => ModulePass::Loaded(*at),
+            Some((_, false)) => ModulePass::Failed,
+        }
+    }
+}
+
+/// Blocks for at most `limit` or until the kernel sends a uevent, then drains what is
+/// pending (the caller rescans sysfs; the events only say "look again"). Without a
+/// socket, sleeps a short while.
+fn wait_for_uevent(socket: Option<&mut UeventSocket>, limit: Duration) {
+    let Some(socket) = socket else {
+        std::thread::sleep(limit.min(Duration::from_millis(5)));
+        return;
+    };
+    match socket.wait_timeout(Some(limit)) {
+        Ok(true) => while let Ok(Some(_)) = socket.try_recv() {},
+        Ok(false) => {}
+        Err(e) => {
+            log::warn!("vendor: uevent socket: {e}");
+            std::thread::sleep(limit.min(Duration::from_millis(5)));
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use modprobe::{KernelLoader, ModuleDb, PlanOptions};
-use sepolicy::{FileContexts, Labeler, SystemXattr};
+use sepolicy::{FileContexts, KernelDomainOps, Labeler, SystemXattr};
 
 use crate::{kmods, oom, selinux, sys};
 
@@ -112,6 +112,24 @@ impl init_rc::Labeler for ContextLabels {
             Some(r) => r.map(|_| ()).map_err(|e| e.to_string()),
             None => Ok(()),
         }
+    }
+
+    fn exec_domain(
+        &self,
+        who: &str,
+        program: &Path,
+        seclabel: Option<&str>,
+    ) -> Result<Option<String>, String> {
+        if self.contexts.is_none() {
+            return Ok(None);
+        }
+        let ops = KernelDomainOps::new(
+            &self.root.join(selinux::SELINUXFS.trim_start_matches('/')),
+            &self.root.join("proc"),
+        );
+        sepolicy::exec_domain(&ops, who, program, seclabel)
+            .map(Some)
+            .map_err(|e| e.to_string())
     }
 }
 

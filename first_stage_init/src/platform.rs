@@ -35,6 +35,9 @@ pub trait Platform: Sync {
     fn remove_file(&self, path: &Path) -> io::Result<()>;
     /// Issues one device-mapper command (the control node is under `dev_root`).
     fn dm(&self, dev_root: &Path, cmd: dm::Command, req: &mut dm::Request) -> io::Result<()>;
+    /// Makes the block device at `node` read-only in the kernel (`BLKROSET`), as `fs_mgr`
+    /// does to a partition before dm-verity goes on top of it.
+    fn set_block_read_only(&self, node: &Path) -> io::Result<()>;
     /// Device node operations (ueventd's, shared with the first stage).
     fn device_ops(&self) -> &dyn ueventd::DeviceOps;
     /// Kernel module insertion.
@@ -90,6 +93,10 @@ impl Platform for Kernel {
         sys::dm_ioctl(&control, cmd, req)
     }
 
+    fn set_block_read_only(&self, node: &Path) -> io::Result<()> {
+        sys::blkroset(&fs::File::open(node)?)
+    }
+
     fn device_ops(&self) -> &dyn ueventd::DeviceOps {
         &ueventd::RealDeviceOps
     }
@@ -116,6 +123,8 @@ pub enum Op {
     Dm(dm::Command, Vec<u8>),
     /// `remove_file(path)`.
     Remove(PathBuf),
+    /// `set_block_read_only(node)`.
+    ReadOnly(PathBuf),
 }
 
 /// A fake that records every operation and succeeds, except for mounts onto targets
@@ -210,6 +219,11 @@ impl Platform for Recorder {
         if self.fail_dm.contains(&cmd) {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
+        Ok(())
+    }
+
+    fn set_block_read_only(&self, node: &Path) -> io::Result<()> {
+        self.push(Op::ReadOnly(node.to_owned()));
         Ok(())
     }
 

@@ -125,3 +125,17 @@ pub fn mknod_block(path: &Path, mode: u32, major: u32, minor: u32) -> io::Result
     )
     .map_err(io::Error::from)
 }
+
+/// `BLKROSET` (`_IO(0x12, 93)`): the block device behind `dev` becomes read-only in the
+/// kernel (writes fail with `EPERM`) until cleared.
+pub fn blkroset(dev: &File) -> io::Result<()> {
+    const BLKROSET: libc::Ioctl = 0x125d;
+    let read_only: libc::c_int = 1;
+    // SAFETY: BLKROSET reads one `int` through the pointer, which points at a live local.
+    let rc = unsafe { libc::ioctl(dev.as_raw_fd(), BLKROSET, std::ptr::from_ref(&read_only)) };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}

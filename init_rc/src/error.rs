@@ -27,6 +27,9 @@ pub enum RcError {
         #[source]
         source: io::Error,
     },
+    /// A program was not started: its SELinux domain cannot be entered.
+    #[error("not started: {0}")]
+    Refused(String),
     /// A command argument is invalid once expanded (bad mode, unknown user, …).
     #[error("{0}")]
     Invalid(String),

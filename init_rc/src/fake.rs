@@ -300,7 +300,9 @@ impl FakePlatform {
     }
 }
 
-/// A labeler that records calls and reports SELinux as active.
+/// A labeler that records calls and reports SELinux as active. Its policy: a program
+/// under `/vendor/bin/` transitions to `u:r:vendor_service:s0`; any other program has
+/// no transition from init.
 #[derive(Default)]
 pub(crate) struct RecordingLabeler {
     pub calls: std::rc::Rc<std::cell::RefCell<Vec<(PathBuf, bool)>>>,
@@ -316,5 +318,23 @@ impl Labeler for RecordingLabeler {
             .borrow_mut()
             .push((path.to_path_buf(), recursive));
         Ok(())
+    }
+
+    fn exec_domain(
+        &self,
+        who: &str,
+        program: &Path,
+        seclabel: Option<&str>,
+    ) -> Result<Option<String>, String> {
+        match seclabel {
+            Some(label) => Ok(Some(label.to_owned())),
+            None if program.starts_with("/vendor/bin") => {
+                Ok(Some("u:r:vendor_service:s0".to_owned()))
+            }
+            None => Err(format!(
+                "{who}: {} has no domain transition",
+                program.display()
+            )),
+        }
     }
 }

@@ -976,6 +976,19 @@ impl Init {
         }
     }
 
+    /// The SELinux domain `program` starts in (`None` with SELinux off); a program whose
+    /// domain cannot be entered is refused, as AOSP refuses it, before anything runs.
+    fn exec_domain(
+        &self,
+        who: &str,
+        program: &str,
+        seclabel: Option<&str>,
+    ) -> Result<Option<String>, RcError> {
+        self.labeler
+            .exec_domain(who, Path::new(program), seclabel)
+            .map_err(RcError::Refused)
+    }
+
     /// The uid directory a child's `pid_<pid>` cgroup is created in (AOSP's
     /// `uid_<uid>/pid_<pid>` layout).
     fn cgroup_parent(&self, uid: u32) -> Option<PathBuf> {
@@ -1017,10 +1030,7 @@ impl Init {
             uid: def.uid,
             gid: def.gid,
             groups: def.groups.clone(),
-            seclabel: def
-                .seclabel
-                .clone()
-                .filter(|_| self.labeler.selinux_active()),
+            seclabel: self.exec_domain(&def.name, program, def.seclabel.as_deref())?,
             stdio: self.stdio_for(&def.stdio),
             files: def
                 .files
@@ -1415,11 +1425,11 @@ impl Init {
         let Some(program) = argv.first() else {
             return Err(RcError::Invalid("exec needs a command".into()));
         };
-        let seclabel = pre
-            .first()
-            .filter(|s| *s != "-")
-            .filter(|_| self.labeler.selinux_active())
-            .cloned();
+        let seclabel = self.exec_domain(
+            "exec",
+            program,
+            pre.first().map(String::as_str).filter(|s| *s != "-"),
+        )?;
         let uid = pre
             .get(1)
             .map(|u| id_arg("user", u))

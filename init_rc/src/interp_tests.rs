@@ -580,12 +580,16 @@ service k /bin/k arg ${ro.boot.v:-none}
     file /dev/kmsg w
     seclabel u:r:k:s0
     user system
-service c /bin/c
+service c /vendor/bin/c
     console hvc0
+service refused /bin/refused
 on init
     export GLOBAL 1
     start k
     start c
+    start refused
+    exec -- /bin/refused_exec
+    exec u:r:k:s0 -- /bin/labelled_exec
 ";
     let labeler = RecordingLabeler::default();
     let mut init = init_with(rc, PropertyStore::new(), Box::new(labeler));
@@ -610,6 +614,23 @@ on init
     let c = &p.spawned[1].1;
     assert_eq!(c.stdio.stdin, PathBuf::from("/dev/hvc0"));
     assert_eq!(c.stdio.stdout, PathBuf::from("/dev/hvc0"));
+    // Without a seclabel the policy's transition is used; without one, nothing starts.
+    assert_eq!(c.seclabel.as_deref(), Some("u:r:vendor_service:s0"));
+    assert_eq!(
+        init.service_state("refused"),
+        Some(ServiceState::Stopped),
+        "a program whose domain cannot be entered is not started"
+    );
+    let started: Vec<&PathBuf> = p.spawned.iter().map(|(_, s)| &s.path).collect();
+    assert_eq!(
+        started,
+        [
+            &PathBuf::from("/bin/k"),
+            &PathBuf::from("/vendor/bin/c"),
+            &PathBuf::from("/bin/labelled_exec")
+        ]
+    );
+    assert_eq!(p.spawned[2].1.seclabel.as_deref(), Some("u:r:k:s0"));
 }
 
 #[test]

@@ -73,8 +73,10 @@
 //!
 //! Service options acted on: `class user group oneshot disabled file stdio_to_kmsg console
 //! restart_period setenv socket onrestart override capabilities critical shutdown`, and
-//! `seclabel` (applied through `/proc/self/attr/exec` only when
-//! [`Labeler::selinux_active`]). Parsed and recorded but **not acted on**: socket
+//! `seclabel`. With SELinux active every service and `exec` starts in the domain
+//! [`Labeler::exec_domain`] gives (its `seclabel`, else the policy's transition from
+//! init's domain), written to `/proc/self/attr/exec`; a program with neither is not
+//! started (AOSP refuses it too). Parsed and recorded but **not acted on**: socket
 //! `seclabel`s, `mkdir`'s `encryption=`/`key=`, `restorecon`'s `--skip-ce` and
 //! `--cross-filesystems`, `mount`'s `wait` (checks the device exists; does not wait).
 //! Unsupported options: [`service::UNSUPPORTED_OPTIONS`] (e.g. `writepid`,

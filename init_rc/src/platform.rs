@@ -195,11 +195,24 @@ pub trait Platform {
 
 /// The SELinux hook the lead wires to the sepolicy crate.
 pub trait Labeler {
-    /// True when SELinux is active: service `seclabel`s are then applied through
-    /// `/proc/self/attr/exec`.
+    /// True when SELinux is active: programs then start in the domain
+    /// [`Labeler::exec_domain`] gives, through `/proc/self/attr/exec`.
     fn selinux_active(&self) -> bool;
     /// Restores the label of `path` (recursively when asked) from file_contexts.
     fn restorecon(&mut self, path: &Path, recursive: bool) -> Result<(), String>;
+    /// The SELinux domain to start `program` in (`who` names the service or command):
+    /// its `seclabel`, else the policy's transition from init's domain, as AOSP's init
+    /// computes it before starting anything; `Err` with the reason when there is neither
+    /// (AOSP refuses such a program). `Ok(None)` when SELinux is off.
+    fn exec_domain(
+        &self,
+        who: &str,
+        program: &Path,
+        seclabel: Option<&str>,
+    ) -> Result<Option<String>, String> {
+        let _ = (who, program, seclabel);
+        Ok(None)
+    }
 }
 
 /// A labeler for systems without SELinux: nothing is active, restorecon does nothing.

@@ -460,7 +460,11 @@ impl Platform for RealPlatform {
             cmd.pre_exec(move || setup.apply());
         }
         let child = cmd.spawn().map_err(|source| RcError::Exec {
-            path: program,
+            // The domain is named: an exec the policy refuses fails with EACCES.
+            path: match &spec.seclabel {
+                Some(domain) => format!("{program} in {domain}"),
+                None => program,
+            },
             source,
         })?;
         // The reaper owns waiting; dropping `Child` neither waits nor kills.

@@ -114,6 +114,11 @@ impl Archive {
         normalise(path).ok().and_then(|p| self.entries.get(&p))
     }
 
+    /// Removes the entry at `path` (not what is below it) and returns it.
+    pub fn remove(&mut self, path: &str) -> Option<Entry> {
+        normalise(path).ok().and_then(|p| self.entries.remove(&p))
+    }
+
     fn insert(&mut self, path: &str, entry: Entry) -> Result<(), ArchiveError> {
         let key = normalise(path)?;
         // Create missing parents as 0755 directories; refuse a parent that is not one.
@@ -325,6 +330,10 @@ mod tests {
             a.add_file("/f/g", 0o644, vec![]),
             Err(ArchiveError::Conflict(_))
         ));
+        // A file is replaced by removing it first.
+        assert!(matches!(a.remove("/f"), Some(Entry::File { .. })));
+        assert_eq!(a.remove("/f"), None);
+        a.add_file("/f", 0o644, b"2".to_vec()).unwrap();
     }
 
     #[test]

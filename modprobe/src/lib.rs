@@ -21,6 +21,7 @@ mod exec;
 pub mod glob;
 mod graph;
 mod loader;
+pub mod modinfo;
 pub mod name;
 pub mod parse;
 mod plan;

@@ -19,17 +19,20 @@ pub struct BootLog {
     pub command: String,
 }
 
-/// Every phase of a boot that mounts a verified `/vendor` and execs the rc interpreter,
-/// in order.
+/// Every phase of a non-strict boot that mounts a verified `/vendor` and execs the rc
+/// interpreter, in order: the partition is found (and its vbmeta read) while the
+/// first-stage modules still load (`modules` ends when they are joined; the vbmeta is
+/// judged after that), and the DICE node is derived while dm-verity and the mount
+/// proceed (`dice` ends at the join). A strict boot adds `dice_driver` after `vbmeta`.
 pub const VENDOR_BOOT_PHASES: &[&str] = &[
     "start",
     "early_mounts",
-    "modules",
     "partition",
+    "modules",
     "vbmeta",
-    "dice",
     "verity",
     "vendor_mount",
+    "dice",
     "vendor_modules",
     "selinux",
     "second_stage",
@@ -64,6 +67,11 @@ impl BootLog {
     /// Lines containing `needle`.
     pub fn grep<'a>(&'a self, needle: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.lines().filter(move |l| l.contains(needle))
+    }
+
+    /// The kernel's SELinux denial records (`avc:  denied  { … }`), in order.
+    pub fn avc_denials(&self) -> Vec<&str> {
+        self.grep("avc:  denied").collect()
     }
 
     /// The phase timeline the first stage printed, in order.

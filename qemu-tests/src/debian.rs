@@ -30,25 +30,29 @@ pub fn candidate(pkg: &str, arch: Arch) -> Result<String, HarnessError> {
         .ok_or_else(|| HarnessError::Missing(format!("apt has no candidate for {q}")))
 }
 
+/// Downloads the `.deb` of `pkg=version` for `arch` into the existing directory `dir`
+/// and returns its path.
+pub fn download(pkg: &str, version: &str, arch: Arch, dir: &Path) -> Result<PathBuf, HarnessError> {
+    let spec = format!("{}={version}", qualified(pkg, arch));
+    eprintln!("qemu-tests: downloading {spec}");
+    run(Command::new("apt-get")
+        .args(["download", "-q", &spec])
+        .current_dir(dir))?;
+    fs::read_dir(dir)
+        .map_err(io(format!("listing {}", dir.display())))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .ok_or_else(|| HarnessError::Missing(format!("apt-get download left no .deb for {spec}")))
+}
+
 /// Downloads `pkg=version` for `arch` and unpacks it into `dest` (atomically: `dest`
 /// appears only once complete).
 pub fn unpack(pkg: &str, version: &str, arch: Arch, dest: &Path) -> Result<(), HarnessError> {
     let work = dest.with_extension("partial");
     let _ = fs::remove_dir_all(&work);
     fs::create_dir_all(&work).map_err(io(format!("creating {}", work.display())))?;
-    let spec = format!("{}={version}", qualified(pkg, arch));
-    eprintln!("qemu-tests: downloading {spec}");
-    run(Command::new("apt-get")
-        .args(["download", "-q", &spec])
-        .current_dir(&work))?;
-    let deb = fs::read_dir(&work)
-        .map_err(io(format!("listing {}", work.display())))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "deb"))
-        .ok_or_else(|| {
-            HarnessError::Missing(format!("apt-get download left no .deb for {spec}"))
-        })?;
+    let deb = download(pkg, version, arch, &work)?;
     let root = work.join("root");
     run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root))?;
     if let Some(parent) = dest.parent() {

@@ -3,8 +3,9 @@
 //! `cargo xtask artifacts` writes it for people who bring their own QEMU command line).
 //!
 //! The initramfs holds `/init` (the binary), `/system/bin/<applet>` links to it, the
-//! first-stage modules of the kernel with their dependencies in `/lib/modules`, and the
-//! system configuration from the repository: `init_rc/rootdir/init.rc` and `rootdir/`.
+//! first-stage modules of the kernel with their dependencies in `/lib/modules`, the
+//! system configuration from the repository (`init_rc/rootdir/init.rc` and `rootdir/`),
+//! and the compiled SELinux policy at `/sepolicy` (`sepolicy/policy/`).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -14,7 +15,7 @@ use initramfs::Archive;
 
 use crate::error::{run, HarnessError};
 use crate::kernel::Kernel;
-use crate::{workspace_root, Arch};
+use crate::{selinux, workspace_root, Arch};
 
 /// The first-stage modules (DESIGN §8): both virtio transports (crosvm attaches disks
 /// over PCI; `virtio_mmio` for machines that use it), the block driver, device-mapper
@@ -130,6 +131,7 @@ pub fn base_initramfs(arch: Arch, kernel: &Kernel) -> Result<Archive, HarnessErr
         &root.join("init_rc/rootdir/init.rc"),
     )?;
     a.add_host_tree("/system", &root.join("rootdir/system"))?;
+    selinux::install_shipped(&mut a)?;
     // Mount points the first stage and the rc files use.
     for d in [
         "/proc",

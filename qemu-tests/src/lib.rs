@@ -11,15 +11,18 @@
 //!   files) and builds it into real artifacts.
 //! * [`console`] holds the assertions tests make on a boot log.
 //! * [`faults`] attaches misbehaving disks (I/O errors, throttling) for fault injection.
+//! * [`explain`] runs `vendor_image explain` on a booted guest's own inputs.
 
 pub mod baseline;
 pub mod bench;
+pub mod boot_image;
 pub mod cache;
 pub mod console;
 pub mod debian;
 pub mod demo;
 pub mod elf;
 pub mod error;
+pub mod explain;
 pub mod faults;
 pub mod guest;
 pub mod kernel;

@@ -1,21 +1,27 @@
-//! The open-dice stand-in: a small kernel module of ours (`qemu-tests/opendice/`) with
-//! the user ABI of Linux's open-dice driver, so the first stage's real device path
-//! (`/dev/open-dice0`: read the size, mmap, parse, derive, wipe) runs in QEMU although
-//! Debian's kernels are built without `CONFIG_OPEN_DICE`.
+//! Linux's own open-dice driver (`drivers/misc/open-dice.c`) for the test guests: Debian's
+//! kernels are built without `CONFIG_OPEN_DICE`, so the driver is built here as GKI builds
+//! it (`CONFIG_OPEN_DICE=m`) and shipped as a first-stage module.
 //!
-//! * [`module`] builds the module for the guest kernel (arm64 only: the region is
-//!   described by the device tree) against Debian's own headers — `linux-headers-<release>`
-//!   (arm64), `linux-headers-<abi>-common` (all) and `linux-kbuild-<major.minor>` (the
-//!   host's build tools), all at the kernel's package version, unpacked into one tree —
-//!   with `aarch64-linux-gnu-` (gcc 12, as the kernel). The `.ko` is cached under
-//!   [`crate::cache::root`]`/opendice/` keyed by kernel release, package version and a
-//!   hash of the module source. It is unsigned: the kernel has `MODULE_SIG` without
+//! * [`source`] extracts `drivers/misc/open-dice.c` from Debian's `linux-source-<major.minor>`
+//!   package at the booted kernel's package version (the same source tree the kernel was
+//!   built from), streaming the `.deb` through `tar` so only that file is written, and
+//!   caches it under [`crate::cache::root`]`/opendice/source/`.
+//! * [`module`] builds it out of tree (our `qemu-tests/opendice/Kbuild`) against Debian's
+//!   own headers — `linux-headers-<release>` (arm64), `linux-headers-<abi>-common` (all)
+//!   and `linux-kbuild-<major.minor>` (the host's build tools), all at the kernel's package
+//!   version, unpacked into one tree — with `aarch64-linux-gnu-` (gcc 12, as the kernel).
+//!   The `.ko` is cached under `opendice/` keyed by kernel release, package version and a
+//!   hash of the Kbuild and the source. It is unsigned: the kernel has `MODULE_SIG` without
 //!   `MODULE_SIG_FORCE`, so it loads and taints the kernel.
 //! * [`add_module`] makes it a first-stage module of an initramfs (`/lib/modules`,
 //!   `modules.load`, the Android-form `modules.dep`).
-//! * [`install`] does everything for a [`Guest`]: the module, a `/reserved-memory`
-//!   `dice@…` node (`compatible = "google,open-dice"`, `no-map`) near the top of guest
-//!   RAM, and QEMU's generic loader putting the handover bytes there.
+//! * [`install`] / [`install_sized`] do everything for a [`Guest`]: the module, a
+//!   `/reserved-memory` `dice@…` node (`compatible = "google,open-dice"`, `no-map`) at the
+//!   top of guest RAM, and QEMU's generic loader putting the handover bytes there.
+//! * [`boot_and_read_region`] boots such a guest with QEMU kept alive after the guest
+//!   powers off (`-no-shutdown`) and reads the region back through the monitor (`xp`).
+//!
+//! arm64 only: the region is described by the device tree.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -24,37 +30,26 @@ use std::sync::{Mutex, OnceLock};
 
 use initramfs::{Archive, Entry};
 
+use crate::console::BootLog;
 use crate::error::{io, run, HarnessError};
 use crate::kernel::Kernel;
 use crate::scenario::Guest;
 use crate::{cache, debian, workspace_root, Arch};
 
 /// The module's file name (in the initramfs's `/lib/modules`).
-pub const MODULE_FILE: &str = "open_dice_standin.ko";
-/// The console line the module prints after each wipe (followed by ` <n> bytes`).
-pub const WIPED_LINE: &str = "open-dice stand-in: wiped";
+pub const MODULE_FILE: &str = "open-dice.ko";
+/// The driver source inside the Linux tree.
+pub const DRIVER_SOURCE: &str = "drivers/misc/open-dice.c";
 /// The device node the guest sees.
 pub const DEVICE: &str = "/dev/open-dice0";
-/// The source files, relative to [`source_dir`]; all of them go into the cache key.
-pub const SOURCES: &[&str] = &["Kbuild", "open_dice_standin.c"];
 
 /// End of guest RAM for the harness's `-M virt -m 512` (RAM starts at `0x4000_0000`).
 pub const GUEST_RAM_END: u64 = 0x6000_0000;
-/// Size of the reserved DICE region (page-aligned, as the driver requires).
+/// Default size of the reserved DICE region (page-aligned, as the driver requires).
 pub const REGION_SIZE: u64 = 0x1_0000;
-/// Base of the reserved DICE region: the last [`REGION_SIZE`] bytes of guest RAM, far
-/// above the kernel, the initrd and the DTB QEMU places at the bottom of RAM.
-pub const REGION_BASE: u64 = GUEST_RAM_END - REGION_SIZE;
 
-// The driver requires a page-aligned region; it must lie inside guest RAM.
-const _: () = assert!(
-    REGION_BASE.is_multiple_of(4096)
-        && REGION_SIZE.is_multiple_of(4096)
-        && REGION_BASE >= 0x4000_0000
-);
-
-/// The module source directory (`qemu-tests/opendice`).
-pub fn source_dir() -> PathBuf {
+/// The directory of our Kbuild (`qemu-tests/opendice`).
+pub fn kbuild_dir() -> PathBuf {
     workspace_root().join("qemu-tests/opendice")
 }
 
@@ -62,18 +57,16 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A short hash of the module sources (the cache key's last part).
-pub fn source_hash() -> Result<String, HarnessError> {
-    let mut all = Vec::new();
-    for name in SOURCES {
-        let p = source_dir().join(name);
-        let data = fs::read(&p).map_err(io(format!("read {}", p.display())))?;
-        all.extend_from_slice(name.as_bytes());
-        all.push(0);
-        all.extend_from_slice(&(data.len() as u64).to_le_bytes());
-        all.extend_from_slice(&data);
+/// `6.1` of `6.1.0-57-cloud-arm64`.
+fn series(kernel: &Kernel) -> Result<String, HarnessError> {
+    let mut nums = kernel.release.split(['.', '-']);
+    match (nums.next(), nums.next()) {
+        (Some(major), Some(minor)) => Ok(format!("{major}.{minor}")),
+        _ => Err(HarnessError::Missing(format!(
+            "kernel release {:?} has no major.minor",
+            kernel.release
+        ))),
     }
-    Ok(hex(&dice_vendor::crypto::sha512(&all)[..8]))
 }
 
 /// The Debian package names of the headers for `kernel`: the flavour's headers, the
@@ -86,20 +79,10 @@ pub fn header_packages(kernel: &Kernel) -> Result<[String; 3], HarnessError> {
             kernel.release
         ))
     })?;
-    let mut nums = abi.split('.');
-    let series = match (nums.next(), nums.next()) {
-        (Some(major), Some(minor)) => format!("{major}.{minor}"),
-        _ => {
-            return Err(HarnessError::Missing(format!(
-                "kernel release {:?} has no major.minor",
-                kernel.release
-            )))
-        }
-    };
     Ok([
         format!("linux-headers-{}", kernel.release),
         format!("linux-headers-{abi}-common"),
-        format!("linux-kbuild-{series}"),
+        format!("linux-kbuild-{}", series(kernel)?),
     ])
 }
 
@@ -107,16 +90,22 @@ fn cache_dir() -> PathBuf {
     cache::root().join("opendice")
 }
 
+fn arm64_only(kernel: &Kernel) -> Result<(), HarnessError> {
+    if kernel.arch == Arch::Aarch64 {
+        Ok(())
+    } else {
+        Err(HarnessError::Missing(
+            "the open-dice module is built for aarch64 guests only".into(),
+        ))
+    }
+}
+
 /// The kernel's build tree (`…/usr/src/linux-headers-<release>`), unpacked from the three
 /// packages of [`header_packages`] into one root (their symlinks are relative to it) and
 /// cached. The flavour Makefile's absolute `include /usr/src/…` is pointed into the
 /// unpacked root. The caller holds the cache lock of [`module`].
 fn headers(kernel: &Kernel) -> Result<PathBuf, HarnessError> {
-    if kernel.arch != Arch::Aarch64 {
-        return Err(HarnessError::Missing(
-            "the open-dice stand-in is built for aarch64 guests only".into(),
-        ));
-    }
+    arm64_only(kernel)?;
     let root = cache_dir()
         .join("headers")
         .join(format!("{}_{}", kernel.release, kernel.package_version));
@@ -165,52 +154,100 @@ fn headers(kernel: &Kernel) -> Result<PathBuf, HarnessError> {
     Ok(build)
 }
 
-/// Builds (or finds cached) the stand-in module for `kernel` and returns the `.ko`
+/// `drivers/misc/open-dice.c` of the kernel's own source (Debian's
+/// `linux-source-<major.minor>` at the kernel's package version), extracted once into the
+/// cache: the `.deb` (about 140 MB) is downloaded into a temporary directory and streamed
+/// through `tar`, so only the one file is written. The caller holds the cache lock of
+/// [`module`].
+pub fn source(kernel: &Kernel) -> Result<PathBuf, HarnessError> {
+    let series = series(kernel)?;
+    let pkg = format!("linux-source-{series}");
+    let dir = cache_dir()
+        .join("source")
+        .join(format!("{pkg}_{}", kernel.package_version));
+    let file = dir.join(DRIVER_SOURCE);
+    if file.exists() {
+        return Ok(file);
+    }
+    let work = tempfile::tempdir().map_err(io("linux-source tempdir"))?;
+    // `Architecture: all`: the host's own architecture names it.
+    let deb = debian::download(&pkg, &kernel.package_version, Arch::X86_64, work.path())?;
+    let staging = dir.with_extension("partial");
+    let _ = fs::remove_dir_all(&staging);
+    fs::create_dir_all(&staging).map_err(io(format!("creating {}", staging.display())))?;
+    run(Command::new("bash")
+        .arg("-c")
+        .arg(
+            r#"set -o pipefail; dpkg-deb --fsys-tarfile "$1" | tar -xO "./usr/src/$2.tar.xz" | tar -xJ -C "$3" --strip-components=1 "$2/$4""#,
+        )
+        .arg("extract-linux-source")
+        .arg(&deb)
+        .arg(&pkg)
+        .arg(&staging)
+        .arg(DRIVER_SOURCE))?;
+    if !staging.join(DRIVER_SOURCE).exists() {
+        return Err(HarnessError::Missing(format!(
+            "{pkg} {} has no {DRIVER_SOURCE}",
+            kernel.package_version
+        )));
+    }
+    let _ = fs::remove_dir_all(&dir);
+    fs::rename(&staging, &dir).map_err(io(format!("moving into {}", dir.display())))?;
+    Ok(file)
+}
+
+/// A short hash of the module's build inputs: our Kbuild and the driver source.
+fn input_hash(driver: &Path) -> Result<String, HarnessError> {
+    let mut all = Vec::new();
+    for p in [kbuild_dir().join("Kbuild"), driver.to_path_buf()] {
+        let data = fs::read(&p).map_err(io(format!("read {}", p.display())))?;
+        all.extend_from_slice(&(data.len() as u64).to_le_bytes());
+        all.extend_from_slice(&data);
+    }
+    Ok(hex(&dice_vendor::crypto::sha512(&all)[..8]))
+}
+
+/// Builds (or finds cached) the open-dice module for `kernel` and returns the `.ko`
 /// (debug info stripped).
 pub fn module(kernel: &Kernel) -> Result<PathBuf, HarnessError> {
     static BUILT: OnceLock<Mutex<Vec<(String, PathBuf)>>> = OnceLock::new();
     let built = BUILT.get_or_init(|| Mutex::new(Vec::new()));
     let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
-    let key = format!(
-        "{}_{}-{}",
-        kernel.release,
-        kernel.package_version,
-        source_hash()?
-    );
-    if let Some((_, p)) = built.iter().find(|(k, _)| *k == key) {
+    let release_key = format!("{}_{}", kernel.release, kernel.package_version);
+    if let Some((_, p)) = built.iter().find(|(k, _)| *k == release_key) {
         return Ok(p.clone());
     }
-    let out_dir = cache_dir().join(&key);
+    arm64_only(kernel)?;
+    let _lock = cache::Lock::take(&cache_dir().join(".lock"))?;
+    let driver = source(kernel)?;
+    let out_dir = cache_dir().join(format!("{release_key}-{}", input_hash(&driver)?));
     let ko = out_dir.join(MODULE_FILE);
-    {
-        let _lock = cache::Lock::take(&cache_dir().join(".lock"))?;
-        if !ko.exists() {
-            let tree = headers(kernel)?;
-            let work = tempfile::tempdir().map_err(io("module build tempdir"))?;
-            for name in SOURCES {
-                let src = source_dir().join(name);
-                fs::copy(&src, work.path().join(name))
-                    .map_err(io(format!("copy {}", src.display())))?;
-            }
-            eprintln!("qemu-tests: building {MODULE_FILE} for {}", kernel.release);
-            run(Command::new("make")
-                .arg("-C")
-                .arg(&tree)
-                .arg(format!("M={}", work.path().display()))
-                .args(["ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-", "modules"])
-                .env_remove("MAKEFLAGS")
-                .env_remove("MFLAGS"))?;
-            fs::create_dir_all(&out_dir).map_err(io(format!("creating {}", out_dir.display())))?;
-            let partial = out_dir.join(format!("{MODULE_FILE}.partial"));
-            run(Command::new("aarch64-linux-gnu-strip")
-                .arg("--strip-debug")
-                .arg("-o")
-                .arg(&partial)
-                .arg(work.path().join(MODULE_FILE)))?;
-            fs::rename(&partial, &ko).map_err(io(format!("moving into {}", ko.display())))?;
-        }
+    if !ko.exists() {
+        let tree = headers(kernel)?;
+        let work = tempfile::tempdir().map_err(io("module build tempdir"))?;
+        let kbuild = kbuild_dir().join("Kbuild");
+        fs::copy(&kbuild, work.path().join("Kbuild"))
+            .map_err(io(format!("copy {}", kbuild.display())))?;
+        fs::copy(&driver, work.path().join("open-dice.c"))
+            .map_err(io(format!("copy {}", driver.display())))?;
+        eprintln!("qemu-tests: building {MODULE_FILE} for {}", kernel.release);
+        run(Command::new("make")
+            .arg("-C")
+            .arg(&tree)
+            .arg(format!("M={}", work.path().display()))
+            .args(["ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-", "modules"])
+            .env_remove("MAKEFLAGS")
+            .env_remove("MFLAGS"))?;
+        fs::create_dir_all(&out_dir).map_err(io(format!("creating {}", out_dir.display())))?;
+        let partial = out_dir.join(format!("{MODULE_FILE}.partial"));
+        run(Command::new("aarch64-linux-gnu-strip")
+            .arg("--strip-debug")
+            .arg("-o")
+            .arg(&partial)
+            .arg(work.path().join(MODULE_FILE)))?;
+        fs::rename(&partial, &ko).map_err(io(format!("moving into {}", ko.display())))?;
     }
-    built.push((key, ko.clone()));
+    built.push((release_key, ko.clone()));
     Ok(ko)
 }
 
@@ -271,7 +308,7 @@ fn replace_file(a: &mut Archive, path: &str, data: Vec<u8>) -> Result<(), Harnes
     Ok(())
 }
 
-/// Where the stand-in's region is and what it holds.
+/// Where the DICE region is and what it holds.
 #[derive(Debug, Clone)]
 pub struct DiceRegion {
     /// Guest-physical base address.
@@ -286,13 +323,30 @@ fn be_cells(values: &[u64]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_be_bytes()).collect()
 }
 
-/// Gives `g` an open-dice device holding `handover`: the stand-in module as a
-/// first-stage module, the `/reserved-memory/dice@<base>` node, and QEMU's generic
-/// loader writing `handover` at [`REGION_BASE`] (the file is kept in `g.work`).
+/// [`install_sized`] with the default [`REGION_SIZE`].
 pub fn install(g: &mut Guest, handover: &[u8]) -> Result<DiceRegion, HarnessError> {
-    if handover.len() as u64 > REGION_SIZE {
+    install_sized(g, handover, REGION_SIZE)
+}
+
+/// Gives `g` an open-dice device over a `size`-byte region (page-aligned, at the top of
+/// guest RAM) holding `handover`: the driver as a first-stage module, the
+/// `/reserved-memory/dice@<base>` node, and QEMU's generic loader writing `handover` at
+/// the base (the file is kept in `g.work`).
+pub fn install_sized(
+    g: &mut Guest,
+    handover: &[u8],
+    size: u64,
+) -> Result<DiceRegion, HarnessError> {
+    let base = GUEST_RAM_END.saturating_sub(size);
+    if size == 0 || !size.is_multiple_of(4096) || base < 0x4800_0000 {
         return Err(HarnessError::Missing(format!(
-            "a {}-byte handover does not fit the {REGION_SIZE}-byte DICE region",
+            "a DICE region of {size:#x} bytes is not page-aligned or does not fit above the \
+             kernel in guest RAM"
+        )));
+    }
+    if handover.len() as u64 > size {
+        return Err(HarnessError::Missing(format!(
+            "a {}-byte handover does not fit the {size}-byte DICE region",
             handover.len()
         )));
     }
@@ -302,22 +356,49 @@ pub fn install(g: &mut Guest, handover: &[u8]) -> Result<DiceRegion, HarnessErro
     g.dt_property("/reserved-memory", "#address-cells", &2u32.to_be_bytes());
     g.dt_property("/reserved-memory", "#size-cells", &2u32.to_be_bytes());
     g.dt_property("/reserved-memory", "ranges", b"");
-    let node = format!("/reserved-memory/dice@{REGION_BASE:x}");
+    let node = format!("/reserved-memory/dice@{base:x}");
     g.dt_property(&node, "compatible", b"google,open-dice\0");
-    g.dt_property(&node, "reg", &be_cells(&[REGION_BASE, REGION_SIZE]));
+    g.dt_property(&node, "reg", &be_cells(&[base, size]));
     g.dt_property(&node, "no-map", b"");
     let file = g.work.path().join("dice-handover.bin");
     fs::write(&file, handover).map_err(io(format!("write {}", file.display())))?;
     g.qemu_args.push("-device".into());
     g.qemu_args.push(format!(
-        "loader,file={},addr={REGION_BASE:#x},force-raw=on",
+        "loader,file={},addr={base:#x},force-raw=on",
         file.display()
     ));
     Ok(DiceRegion {
-        base: REGION_BASE,
-        size: REGION_SIZE,
+        base,
+        size,
         handover: handover.to_vec(),
     })
+}
+
+/// Boots `g` with QEMU kept alive after the guest powers off (`-no-shutdown`, a monitor
+/// socket), reads the DICE region from guest memory through the monitor (`xp`) once the
+/// guest has stopped, then quits QEMU. Returns the boot log and the region's bytes.
+pub fn boot_and_read_region(
+    g: &Guest,
+    region: &DiceRegion,
+) -> Result<(BootLog, Vec<u8>), HarnessError> {
+    let mut vm = g.vm()?;
+    vm.no_shutdown = true;
+    vm.monitor = Some(g.work.path().join("dice-monitor.sock"));
+    let mut running = vm.spawn()?;
+    let stopped = running.wait_until_stopped();
+    let bytes = match &stopped {
+        Ok(()) => running.read_phys(region.base, region.size),
+        Err(_) => Ok(Vec::new()),
+    };
+    // `quit` ends QEMU with status 0, as a power-off without `-no-shutdown` would.
+    let _ = running.monitor("quit");
+    let log = running.wait()?;
+    if let Err(e) = stopped {
+        return Err(HarnessError::Missing(
+            log.report(&format!("the guest did not stop: {e}")),
+        ));
+    }
+    Ok((log, bytes?))
 }
 
 #[cfg(test)]
@@ -345,14 +426,14 @@ mod tests {
         add_module(&mut a, &ko).unwrap();
         assert_eq!(
             file_text(&a, "/lib/modules/modules.load").unwrap(),
-            "virtio_blk.ko\nopen_dice_standin.ko\n"
+            "virtio_blk.ko\nopen-dice.ko\n"
         );
         assert_eq!(
             file_text(&a, "/lib/modules/modules.dep").unwrap(),
-            "virtio_blk.ko: virtio_ring.ko\nopen_dice_standin.ko:\n"
+            "virtio_blk.ko: virtio_ring.ko\nopen-dice.ko:\n"
         );
         assert!(matches!(
-            a.get("/lib/modules/open_dice_standin.ko"),
+            a.get("/lib/modules/open-dice.ko"),
             Some(Entry::File { .. })
         ));
     }

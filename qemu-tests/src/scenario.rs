@@ -27,7 +27,7 @@ use crate::console::BootLog;
 use crate::error::{io, HarnessError};
 use crate::kernel::{self, Kernel};
 use crate::vm::{Disk, VmConfig};
-use crate::{debian, guest, workspace_root, Arch};
+use crate::{debian, guest, selinux, workspace_root, Arch};
 
 /// The DT node and property carrying the expected vendor digest.
 pub const AVF_NODE: &str = "/avf";
@@ -96,8 +96,11 @@ pub struct VendorOptions {
     /// Put the digest in the device tree (aarch64).
     pub digest_in_dt: bool,
     /// Label the image's files from this file_contexts at build time (paths as mounted
-    /// at `/vendor`), as AOSP's e2fsdroid does.
+    /// at `/vendor`), as AOSP's e2fsdroid does; `None`: the shipped vendor file_contexts
+    /// plus the tests' instrument labels ([`selinux::test_vendor_file_contexts`]).
     pub file_contexts: Option<PathBuf>,
+    /// Set the hashtree descriptor's `check_at_most_once` flag.
+    pub check_at_most_once: bool,
 }
 
 impl Default for VendorOptions {
@@ -108,6 +111,7 @@ impl Default for VendorOptions {
             salt: b"microdroid-vendor-test-salt".to_vec(),
             digest_in_dt: true,
             file_contexts: None,
+            check_at_most_once: false,
         }
     }
 }
@@ -142,13 +146,18 @@ impl Guest {
     /// A guest with the base initramfs and the current Debian kernel.
     pub fn new(arch: Arch) -> Result<Guest, HarnessError> {
         let kernel = kernel::obtain(arch)?;
-        let initramfs = guest::base_initramfs(arch, &kernel)?;
+        let mut initramfs = guest::base_initramfs(arch, &kernel)?;
+        selinux::instrument(&mut initramfs)?;
+        let mut append = Vec::new();
+        if std::env::var_os(selinux::AUDIT_ENV).is_some() {
+            append.extend(selinux::PERMISSIVE_ARGS.iter().map(|s| s.to_string()));
+        }
         Ok(Guest {
             arch,
             kernel,
             work: tempfile::tempdir().map_err(io("guest tempdir"))?,
             initramfs,
-            append: Vec::new(),
+            append,
             disks: Vec::new(),
             dt: Vec::new(),
             timeout: None,
@@ -195,13 +204,7 @@ impl Guest {
 
     /// Removes the rc interpreter, so the first stage powers off when done.
     pub fn first_stage_only(&mut self) -> Result<(), HarnessError> {
-        let mut a = Archive::new();
-        for (path, e) in self.initramfs.entries() {
-            if path != "system/etc/init/hw/init.rc" {
-                a.insert_entry(path, e.clone())?;
-            }
-        }
-        self.initramfs = a;
+        self.initramfs.remove("/system/etc/init/hw/init.rc");
         Ok(())
     }
 
@@ -261,7 +264,16 @@ impl Guest {
         let mut o = VendorImageOptions::new(&opts.key);
         o.salt = Some(opts.salt.clone());
         o.rollback_index = opts.rollback_index;
-        o.file_contexts = opts.file_contexts.clone();
+        o.file_contexts = match &opts.file_contexts {
+            Some(fc) => Some(fc.clone()),
+            None => {
+                let fc = self.work.path().join("vendor_image_file_contexts");
+                fs::write(&fc, selinux::test_vendor_file_contexts()?)
+                    .map_err(io(format!("write {}", fc.display())))?;
+                Some(fc)
+            }
+        };
+        o.check_at_most_once = opts.check_at_most_once;
         let info = vendor_image::build_vendor_image(tree.path(), &img, &o).map_err(vi_err)?;
         Ok((img, info))
     }

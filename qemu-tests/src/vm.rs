@@ -38,7 +38,7 @@ pub struct VmConfig {
     pub kernel: PathBuf,
     /// Initramfs image.
     pub initrd: PathBuf,
-    /// Kernel command line words after `console=… panic=-1`.
+    /// Kernel command line words after `console=… panic=-1 security=selinux selinux=1`.
     pub append: Vec<String>,
     /// Disks, in PCI slot order.
     pub disks: Vec<Disk>,
@@ -59,6 +59,9 @@ pub struct VmConfig {
     /// Raw bytes appended to the kernel command line after [`VmConfig::append`] (and a
     /// space), for command lines that are not UTF-8.
     pub append_bytes: Vec<u8>,
+    /// Keep QEMU running, stopped, when the guest powers off (`-no-shutdown`), so guest
+    /// memory can still be read through the monitor ([`Running::wait_until_stopped`]).
+    pub no_shutdown: bool,
 }
 
 fn qemu_binary(arch: Arch) -> &'static str {
@@ -90,6 +93,7 @@ impl VmConfig {
             monitor: None,
             extra_args: Vec::new(),
             append_bytes: Vec::new(),
+            no_shutdown: false,
         }
     }
 
@@ -133,6 +137,8 @@ impl VmConfig {
             format!("console={}", self.arch.console()),
             "panic=-1".into(),
         ];
+        // The guest needs SELinux (Debian's kernels default to AppArmor).
+        words.extend(crate::selinux::KERNEL_ARGS.iter().map(|s| s.to_string()));
         words.extend(self.append.iter().cloned());
         words.join(" ")
     }
@@ -142,6 +148,9 @@ impl VmConfig {
         let mut c = Command::new(qemu_binary(self.arch));
         c.args(self.machine_args());
         c.args(&self.extra_args);
+        if self.no_shutdown {
+            c.arg("-no-shutdown");
+        }
         c.arg("-kernel").arg(&self.kernel);
         c.arg("-initrd").arg(&self.initrd);
         let mut cmdline = self.cmdline().into_bytes();
@@ -302,6 +311,58 @@ impl Running {
         read_until_prompt(&mut r)
     }
 
+    /// For a VM with [`VmConfig::no_shutdown`]: waits until the guest has powered off and
+    /// QEMU has stopped it (the monitor's `info status` says `shutdown`). An exit of QEMU
+    /// or the boot deadline is an error.
+    pub fn wait_until_stopped(&mut self) -> Result<(), HarnessError> {
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Err(HarnessError::Missing(format!(
+                    "QEMU exited ({st}) instead of stopping"
+                )));
+            }
+            if Instant::now() >= self.deadline {
+                return Err(HarnessError::Timeout {
+                    what: "the guest to power off".into(),
+                    secs: self.deadline.duration_since(self.started).as_secs(),
+                });
+            }
+            // Poll the monitor only once the kernel said it is powering off.
+            if self.console().contains("reboot: Power down")
+                && self.monitor("info status")?.contains("shutdown")
+            {
+                return Ok(());
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `len` bytes of guest-physical memory at `addr`, read with the monitor's `xp` in
+    /// 64-bit words (guest byte order: little-endian).
+    pub fn read_phys(&self, addr: u64, len: u64) -> Result<Vec<u8>, HarnessError> {
+        const WORDS_PER_COMMAND: u64 = 8192;
+        let words = len.div_ceil(8);
+        let mut out = Vec::with_capacity(usize::try_from(words * 8).unwrap_or(0));
+        let mut done = 0;
+        while done < words {
+            let n = (words - done).min(WORDS_PER_COMMAND);
+            let at = addr + done * 8;
+            let text = self.monitor(&format!("xp /{n}gx {at:#x}"))?;
+            let got = parse_xp_words(&text);
+            if got.len() as u64 != n {
+                return Err(HarnessError::Missing(format!(
+                    "xp /{n}gx {at:#x} returned {} words:\n{}",
+                    got.len(),
+                    text.lines().take(5).collect::<Vec<_>>().join("\n")
+                )));
+            }
+            out.extend(got.iter().flat_map(|w| w.to_le_bytes()));
+            done += n;
+        }
+        out.truncate(usize::try_from(len).unwrap_or(usize::MAX));
+        Ok(out)
+    }
+
     /// Waits for QEMU to exit, killing it at the deadline, and returns the boot log.
     pub fn wait(mut self) -> Result<BootLog, HarnessError> {
         let status: Option<ExitStatus> = loop {
@@ -339,6 +400,16 @@ impl Drop for Running {
     }
 }
 
+/// The words of HMP `xp /Ngx` output: lines `<address>: 0x<word> 0x<word>`.
+fn parse_xp_words(text: &str) -> Vec<u64> {
+    text.lines()
+        .filter_map(|l| l.split_once(": "))
+        .filter(|(a, _)| a.trim().chars().all(|c| c.is_ascii_hexdigit()) && !a.trim().is_empty())
+        .flat_map(|(_, words)| words.split_whitespace())
+        .filter_map(|w| u64::from_str_radix(w.strip_prefix("0x")?, 16).ok())
+        .collect()
+}
+
 fn read_until_prompt(r: &mut impl BufRead) -> Result<String, HarnessError> {
     let mut out = Vec::new();
     let mut byte = [0u8; 1];
@@ -355,4 +426,18 @@ fn read_until_prompt(r: &mut impl BufRead) -> Result<String, HarnessError> {
         }
     }
     Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xp_output_parses_into_words() {
+        let text = "xp /3gx 0x5fff0000\r\n\
+                    000000005fff0000: 0x0000000000000000 0x00000000000000ff\r\n\
+                    000000005fff0010: 0x1122334455667788\r\n(qemu) ";
+        assert_eq!(parse_xp_words(text), [0, 0xff, 0x1122_3344_5566_7788]);
+        assert!(parse_xp_words("unknown command: 'xp'\r\n(qemu) ").is_empty());
+    }
 }

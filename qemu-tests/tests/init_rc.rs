@@ -552,7 +552,8 @@ fn vendor_rc_runs_in_order_and_powers_off_cleanly() {
 
     // The shutdown: SIGTERM, the rw ext4 unmounted, synced, powered off; on the host the
     // image needs no journal recovery.
-    line_at(&log, "RC_SCRATCH /dev/block/vdb rw,relatime");
+    // `seclabel`: the ext4 mount carries SELinux labels.
+    line_at(&log, "RC_SCRATCH /dev/block/vdb rw,seclabel,relatime");
     let shutdown = line_at(&log, "RC_SHUTDOWN");
     let powerctl = line_at(&log, "init: powerctl shutdown");
     let term = prefix_at(&log, "init: shutdown: sending SIGTERM to ");
@@ -737,6 +738,8 @@ service hardening_probe /system/bin/busybox sh /system/etc/hardening/probe.sh
     disabled
 
 service hardening_idle /system/bin/init_probe idle 10000,10001,10002,10003 16 /data/local/tmp/idle.ready
+    # A test instrument: the multi-call binary has no domain transition from init.
+    seclabel u:r:test_probe:s0
     oneshot
     disabled
     stdio_to_kmsg

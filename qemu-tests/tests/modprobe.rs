@@ -17,8 +17,9 @@
 //!   Its output, exit status and `/proc/modules` go to the results disk (which is also
 //!   the virtio disk the first-stage modules must make appear).
 //! * aarch64: a first-stage module missing from the initramfs (but in its
-//!   `modules.load`) when a vendor partition is requested is `MODULE_LOAD`, a clean
-//!   power-off and no kernel panic.
+//!   `modules.load`) is `MODULE_LOAD` (a clean power-off, no kernel panic) on a normal
+//!   boot, and on a debuggable boot that requests a vendor partition; a debuggable boot
+//!   without one logs it and goes on.
 //! * aarch64: a dependency cycle in the vendor `modules.dep` is reported by the vendor
 //!   pass, naming the cycle, and the boot goes on to a clean power-off.
 
@@ -28,6 +29,7 @@ use std::path::Path;
 
 use initramfs::{Archive, Entry};
 use qemu_tests::console::{BootLog, VENDOR_BOOT_PHASES};
+use qemu_tests::explain::{assert_module_lines, assert_predicted};
 use qemu_tests::modules::{add_vendor_modules, vendor_modules, VENDOR_MODULES_DIR};
 use qemu_tests::scenario::{Guest, VendorOptions, VendorTree};
 use qemu_tests::{debian, demo, kernel, Arch};
@@ -228,6 +230,18 @@ fn aarch64_vendor_pass_loads_the_set_and_reports_each_failure() {
     let loaded = proc_modules(&results_text(&results));
     let want: BTreeSet<String> = first.iter().chain(&good).cloned().collect();
     assert_loaded_exactly(&log, &loaded, &want);
+    // explain predicts both passes line for line, from the module files alone.
+    let x = assert_predicted(&g, Some(&g.work.path().join("vendor.img")), &log);
+    let n = assert_module_lines(&x, &log);
+    let m = x.modules.as_ref().expect("vendor pass");
+    assert_eq!(m.problems.len(), 4, "{:?}", m.problems);
+    assert_eq!(m.missing_files, [MISSING]);
+    let mut predicted_loaded = m.loaded.clone();
+    predicted_loaded.sort();
+    let mut good_sorted = good.clone();
+    good_sorted.sort();
+    assert_eq!(predicted_loaded, good_sorted);
+    eprintln!("explain predicted {n} module lines of this boot");
     eprintln!(
         "aarch64: {} first-stage + {} vendor modules loaded ({} in modules.load), boot {:?}\n{}\n{}",
         first.len(),
@@ -327,12 +341,9 @@ fn x86_64_modprobe_applet_loads_the_set_and_reports_each_failure() {
     );
 }
 
-/// A first-stage module listed in `modules.load` but missing from the initramfs, with a
-/// vendor partition requested: the first stage cannot reach the partition safely and
-/// stops with `MODULE_LOAD`, powering off without a kernel panic.
-#[test]
-fn missing_first_stage_module_is_module_load_fatal() {
-    let mut g = Guest::new(A64).expect("guest");
+/// The base initramfs without `dm-verity.ko` (still listed in `modules.load` and
+/// `modules.dep`); returns the number of first-stage modules listed.
+fn without_dm_verity(g: &mut Guest) -> usize {
     let first = first_stage_modules(&g.initramfs);
     assert!(first.iter().any(|m| m == "dm_verity"), "{first:?}");
     let mut a = Archive::new();
@@ -343,21 +354,98 @@ fn missing_first_stage_module_is_module_load_fatal() {
     }
     assert!(a.get("lib/modules/dm-verity.ko").is_none());
     g.initramfs = a;
-    let mut tree = VendorTree::new().expect("tree");
-    tree.file("etc/hello", 0o644, b"hi\n").expect("file");
-    g.vendor(&tree, &VendorOptions::default()).expect("vendor");
-    let log = g.boot().expect("boot");
-    let line = log.assert_fatal("MODULE_LOAD");
-    assert!(line.contains("dm_verity"), "{line}");
+    first.len()
+}
+
+/// The pass's lines for the missing module.
+fn assert_dm_verity_missing(log: &BootLog, listed: usize) {
     log.assert_contains(&format!(
         "modules pass=first_stage loaded={} already=0 failed=1 skipped=0 builtin=0 ms=",
-        first.len() - 1
+        listed - 1
     ));
     log.assert_contains(
         "modules pass=first_stage failed: dm_verity (/lib/modules/dm-verity.ko): open: ENOENT (No such file or directory: the module file is missing)",
     );
-    log.assert_lacks("first_stage: phase=partition");
+}
+
+/// A first-stage module missing from the initramfs on a debuggable boot that requests a
+/// vendor partition: the modules are what reaches it, so the boot stops with
+/// `MODULE_LOAD` (the partition may be found and its vbmeta checked meanwhile, but
+/// dm-verity is never set up), powering off without a kernel panic.
+#[test]
+fn missing_first_stage_module_is_module_load_fatal() {
+    let mut g = Guest::new(A64).expect("guest");
+    let listed = without_dm_verity(&mut g);
+    let mut tree = VendorTree::new().expect("tree");
+    tree.file("etc/hello", 0o644, b"hi\n").expect("file");
+    g.vendor(&tree, &VendorOptions::default()).expect("vendor");
+    g.append.push("androidboot.microdroid.debuggable=1".into());
+    let log = g.boot().expect("boot");
+    let line = log.assert_fatal("MODULE_LOAD");
+    assert!(
+        line.contains("first-stage modules failed: dm_verity"),
+        "{line}"
+    );
+    assert_dm_verity_missing(&log, listed);
+    log.assert_lacks("dm-verity table");
+    log.assert_lacks("first_stage: phase=verity");
+    let x = assert_predicted(&g, Some(&g.work.path().join("vendor.img")), &log);
+    assert_module_lines(&x, &log);
     eprintln!("missing first-stage module: {line}, boot {:?}", log.elapsed);
+}
+
+/// A normal (non-debuggable) boot without a vendor partition: a first-stage module that
+/// fails to load is fatal all the same (AOSP: only debuggable boots may go on).
+#[test]
+fn missing_first_stage_module_on_a_normal_boot_is_fatal() {
+    let mut g = Guest::new(A64).expect("guest");
+    let listed = without_dm_verity(&mut g);
+    let log = g.boot().expect("boot");
+    let line = log.assert_fatal("MODULE_LOAD");
+    assert!(
+        line.contains("first-stage modules failed: dm_verity"),
+        "{line}"
+    );
+    log.assert_contains("boot: strict_boot=false debuggable=false mount_vendor=false vendor=none");
+    assert_dm_verity_missing(&log, listed);
+    log.assert_lacks("first_stage: phase=selinux");
+    let x = assert_predicted(&g, None, &log);
+    assert_module_lines(&x, &log);
+    eprintln!("normal boot: {line}, boot {:?}", log.elapsed);
+}
+
+/// The same on a debuggable boot (`androidboot.microdroid.debuggable=1` on the command
+/// line, which counts without strict boot): the failure is logged and the boot goes on.
+#[test]
+fn missing_first_stage_module_on_a_debuggable_boot_goes_on() {
+    let mut g = Guest::new(A64).expect("guest");
+    let listed = without_dm_verity(&mut g);
+    g.append.push("androidboot.microdroid.debuggable=1".into());
+    g.shutdown_when_booted().expect("rc");
+    let log = g.boot().expect("boot");
+    log.assert_contains(
+        "boot: strict_boot=false debuggable=true (from the command line) mount_vendor=false vendor=none",
+    );
+    assert_dm_verity_missing(&log, listed);
+    log.assert_contains(
+        "modules pass=first_stage: going on (debuggable boot, no vendor partition)",
+    );
+    log.assert_phases(&["modules", "selinux", "second_stage"]);
+    log.assert_clean_poweroff();
+    let x = assert_predicted(&g, None, &log);
+    assert_module_lines(&x, &log);
+    assert!(
+        x.phases
+            .iter()
+            .any(|p| p.lines.iter().any(|l| l == first_stage_init_going_on())),
+        "{}",
+        vendor_image::explain::to_text(&x)
+    );
+}
+
+/// The first stage's line for a debuggable boot going on after a module failure.
+fn first_stage_init_going_on() -> &'static str {
+    "modules pass=first_stage: going on (debuggable boot, no vendor partition)"
 }
 
 /// A hard-dependency cycle in the vendor `modules.dep` (stp and llc made to need each
@@ -400,5 +488,14 @@ fn vendor_dependency_cycle_is_reported_and_the_boot_goes_on() {
     );
     log.assert_contains("first_stage: phase=vendor_modules");
     log.assert_contains("first_stage: phase=second_stage");
+    let x = assert_predicted(&g, Some(&g.work.path().join("vendor.img")), &log);
+    assert_module_lines(&x, &log);
+    let m = x.modules.as_ref().expect("vendor pass");
+    assert!(
+        m.problems
+            .contains(&line.trim_start_matches("first_stage: ").to_owned()),
+        "{:?}",
+        m.problems
+    );
     eprintln!("cycle: {line}, boot {:?}", log.elapsed);
 }

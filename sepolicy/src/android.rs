@@ -20,62 +20,106 @@ use crate::file_contexts::{FileContexts, ParseOutcome};
 pub const MAX_FILE_CONTEXTS_SIZE: u64 = 16 << 20;
 
 /// The candidate paths of each partition's file_contexts, in libselinux's
-/// order; the first readable path of each group is used.
-pub const ANDROID_FILE_CONTEXTS: [&[&str]; 6] = [
-    &[
-        "/system/etc/selinux/plat_file_contexts",
-        "/plat_file_contexts",
-    ],
-    &["/dev/selinux/apex_file_contexts"],
-    &[
-        "/system_ext/etc/selinux/system_ext_file_contexts",
-        "/system_ext_file_contexts",
-    ],
-    &[
-        "/product/etc/selinux/product_file_contexts",
-        "/product_file_contexts",
-    ],
-    &[
-        "/vendor/etc/selinux/vendor_file_contexts",
-        "/vendor_file_contexts",
-    ],
-    &["/odm/etc/selinux/odm_file_contexts", "/odm_file_contexts"],
+/// order, and whether the partition is a partner's (vendor, odm: the Treble
+/// rule applies to its file); the first readable path of each group is used.
+pub const ANDROID_FILE_CONTEXTS: [(&[&str], bool); 6] = [
+    (
+        &[
+            "/system/etc/selinux/plat_file_contexts",
+            "/plat_file_contexts",
+        ],
+        false,
+    ),
+    (&["/dev/selinux/apex_file_contexts"], false),
+    (
+        &[
+            "/system_ext/etc/selinux/system_ext_file_contexts",
+            "/system_ext_file_contexts",
+        ],
+        false,
+    ),
+    (
+        &[
+            "/product/etc/selinux/product_file_contexts",
+            "/product_file_contexts",
+        ],
+        false,
+    ),
+    (
+        &[
+            "/vendor/etc/selinux/vendor_file_contexts",
+            "/vendor_file_contexts",
+        ],
+        true,
+    ),
+    (
+        &["/odm/etc/selinux/odm_file_contexts", "/odm_file_contexts"],
+        true,
+    ),
 ];
 
+/// One file_contexts file to merge, and whether it is a partner's (vendor or
+/// odm): then every entry must pass the Treble rule
+/// ([`FileContexts::parse_partner`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextsFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Apply the Treble rule to its entries.
+    pub partner: bool,
+}
+
+impl ContextsFile {
+    /// A platform file: every entry is taken (`matchpathcon -f`).
+    pub fn plain(path: impl Into<PathBuf>) -> ContextsFile {
+        ContextsFile {
+            path: path.into(),
+            partner: false,
+        }
+    }
+
+    /// A partner file: entries that may label outside the partner roots are
+    /// skipped.
+    pub fn partner(path: impl Into<PathBuf>) -> ContextsFile {
+        ContextsFile {
+            path: path.into(),
+            partner: true,
+        }
+    }
+}
+
 /// The file_contexts files present under `root` (`/` in the guest), in
-/// libselinux's order (the first existing candidate of each partition).
-pub fn android_file_contexts_paths(root: &Path) -> Vec<PathBuf> {
+/// libselinux's order (the first existing candidate of each partition). The
+/// vendor and odm partitions' files are partner files whatever they are
+/// called: the Treble rule follows the partition, not the file name.
+pub fn android_file_contexts_paths(root: &Path) -> Vec<ContextsFile> {
     ANDROID_FILE_CONTEXTS
         .iter()
-        .filter_map(|candidates| {
+        .filter_map(|(candidates, partner)| {
             candidates
                 .iter()
                 .map(|c| root.join(c.trim_start_matches('/')))
                 .find(|p| p.is_file())
+                .map(|path| ContextsFile {
+                    path,
+                    partner: *partner,
+                })
         })
         .collect()
 }
 
-/// Whether the Treble rule applies to `path`: files named
-/// `vendor_file_contexts` or `odm_*`.
-pub fn is_partner_file(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n == "vendor_file_contexts" || n.starts_with("odm_"))
-}
-
 impl FileContexts {
-    /// Loads and merges `files` in the given order, applying the Treble
-    /// rule to partner files (see [`is_partner_file`]). Rejected lines and
-    /// Treble violations are returned in the outcome, not logged: the caller
-    /// reports them once, in its own words (the first stage and the applet
-    /// do); an unreadable file is an error.
-    pub fn load_android(files: &[PathBuf]) -> Result<ParseOutcome, SepolicyError> {
+    /// Loads and merges `files` in the given order, applying the Treble rule
+    /// to partner files. Rejected lines and Treble violations are returned in
+    /// the outcome, not logged: the caller reports them once, in its own
+    /// words (the first stage and the applet do); an unreadable file is an
+    /// error.
+    pub fn load_android(files: &[ContextsFile]) -> Result<ParseOutcome, SepolicyError> {
         let mut outcome = ParseOutcome::default();
-        for path in files {
-            let text = read_limited(path, MAX_FILE_CONTEXTS_SIZE)?;
-            let origin = path.display().to_string();
-            let parsed = if is_partner_file(path) {
+        for file in files {
+            let text = read_limited(&file.path, MAX_FILE_CONTEXTS_SIZE)?;
+            let origin = file.path.display().to_string();
+            let parsed = if file.partner {
                 FileContexts::parse_partner(&text, &origin)
             } else {
                 FileContexts::parse_bytes(&text, &origin)
@@ -130,34 +174,23 @@ mod tests {
         let found = android_file_contexts_paths(root);
         let rel: Vec<_> = found
             .iter()
-            .map(|p| p.strip_prefix(root).expect("under root").to_path_buf())
+            .map(|f| {
+                (
+                    f.path.strip_prefix(root).expect("under root").to_path_buf(),
+                    f.partner,
+                )
+            })
             .collect();
         assert_eq!(
             rel,
             [
-                "system/etc/selinux/plat_file_contexts",
-                "dev/selinux/apex_file_contexts",
-                "vendor/etc/selinux/vendor_file_contexts",
-                "odm_file_contexts",
+                ("system/etc/selinux/plat_file_contexts", false),
+                ("dev/selinux/apex_file_contexts", false),
+                ("vendor/etc/selinux/vendor_file_contexts", true),
+                ("odm_file_contexts", true),
             ]
-            .map(PathBuf::from)
+            .map(|(p, partner)| (PathBuf::from(p), partner))
         );
-    }
-
-    #[test]
-    fn partner_files_by_name() {
-        assert!(is_partner_file(Path::new(
-            "/vendor/etc/selinux/vendor_file_contexts"
-        )));
-        assert!(is_partner_file(Path::new("/odm_file_contexts")));
-        assert!(is_partner_file(Path::new(
-            "/odm/etc/selinux/odm_file_contexts"
-        )));
-        assert!(!is_partner_file(Path::new("/plat_file_contexts")));
-        assert!(!is_partner_file(Path::new("/system_ext_file_contexts")));
-        assert!(!is_partner_file(Path::new(
-            "/vendor/etc/selinux/plat_file_contexts"
-        )));
     }
 
     #[test]
@@ -179,7 +212,11 @@ mod tests {
              /system/bin/sh  u:object_r:vendor_sh:s0\n\
              /data/vendor(/.*)?  u:object_r:vendor_data:s0\n",
         );
-        let outcome = FileContexts::load_android(&[plat.clone(), vendor]).expect("load");
+        let outcome = FileContexts::load_android(&[
+            ContextsFile::plain(&plat),
+            ContextsFile::partner(vendor),
+        ])
+        .expect("load");
         let fc = &outcome.contexts;
         // The plat exact spec still beats the later vendor regex spec.
         assert_eq!(
@@ -217,8 +254,27 @@ mod tests {
         );
         assert!(error.to_string().contains("treble violation"), "{error}");
         // A plat file may label anything.
-        let plat_only = FileContexts::load_android(&[plat]).expect("load");
+        let plat_only = FileContexts::load_android(&[ContextsFile::plain(&plat)]).expect("load");
         assert!(plat_only.errors.is_empty());
+        // The rule follows the flag, not the name: the same vendor text read as a
+        // plain file keeps every entry (as `matchpathcon -f` does).
+        let renamed = write(
+            dir.path(),
+            "odm_file_contexts",
+            "/system/bin/sh  u:object_r:x:s0\n",
+        );
+        let plain = FileContexts::load_android(&[ContextsFile::plain(&renamed)]).expect("load");
+        assert!(plain.errors.is_empty());
+        assert_eq!(
+            plain.contexts.lookup("/system/bin/sh", None),
+            Some("u:object_r:x:s0")
+        );
+        let partner = FileContexts::load_android(&[ContextsFile::partner(plat)]).expect("load");
+        assert_eq!(
+            partner.errors.len(),
+            0,
+            "plat's /vendor and /dev entries pass the rule"
+        );
     }
 
     #[test]
@@ -226,7 +282,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let missing = dir.path().join("plat_file_contexts");
         assert!(matches!(
-            FileContexts::load_android(&[missing]),
+            FileContexts::load_android(&[ContextsFile::plain(missing)]),
             Err(SepolicyError::Read { .. })
         ));
         let big = write(dir.path(), "big", "0123456789");

@@ -1,6 +1,6 @@
 //! The `sepolicy` applet (guest and host), with a hand-written parser.
 //!
-//! - `sepolicy lookup [-f FILE]... [-m TYPE] PATH...` prints
+//! - `sepolicy lookup [-f FILE]... [--partner FILE]... [-m TYPE] PATH...` prints
 //!   `PATH<TAB>CONTEXT` per path exactly as `matchpathcon -f` does: one
 //!   trailing `/` is dropped from PATH, the mode comes from `lstat(PATH)`
 //!   unless `-m` forces one, and `<<none>>` stands for no context.
@@ -9,7 +9,7 @@
 //!   (matchpathcon 3.4 only reads the first letter, so its `fifo_file` is
 //!   a regular file and unknown names are taken by their first letter; we
 //!   reject unknown names.)
-//! - `sepolicy restorecon [-R] [-n] [-v] [-f FILE]... PATH...` labels PATH
+//! - `sepolicy restorecon [-R] [-n] [-v] [-f FILE]... [--partner FILE]... PATH...` labels PATH
 //!   (recursively with `-R`; `-n`: change nothing; `-v`: print each change
 //!   as `Relabeled PATH from OLD to NEW`).
 //! - `sepolicy getcon PATH...` prints `PATH<TAB>LABEL` per path: the
@@ -19,10 +19,13 @@
 //!   filesystem without labels) or that cannot be read is reported on
 //!   stderr and makes the status 1; the other paths are still printed.
 //!
-//! Without `-f`, the Android file_contexts set under `/` is used. Several
-//! `-f` are merged in order, with the Treble rule for partner files. Bad
-//! lines are reported on stderr as warnings and skipped. Exit status: 0 on
-//! success, 1 on failure, 2 on a usage error.
+//! Without `-f`/`--partner`, the Android file_contexts set under `/` is
+//! used, with the Treble rule for the vendor and odm partitions' files.
+//! `-f FILE` reads FILE as `matchpathcon -f` does, whatever it is called;
+//! `--partner FILE` reads it as a vendor/odm file (entries that may label
+//! outside the partner roots are skipped). Several files are merged in
+//! command-line order. Bad lines are reported on stderr as warnings and
+//! skipped. Exit status: 0 on success, 1 on failure, 2 on a usage error.
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
@@ -30,14 +33,15 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::android::android_file_contexts_paths;
+use crate::android::{android_file_contexts_paths, ContextsFile};
 use crate::file_contexts::{FileContexts, NONE_CONTEXT};
 use crate::kind::FileKind;
 use crate::label::{is_canonical, Labeler, Relabel, SystemXattr, XattrOps};
 use crate::policy::selinux_active;
 
-const USAGE: &str = "usage: sepolicy lookup [-f FILE]... [-m TYPE] PATH...\n       \
-sepolicy restorecon [-R] [-n] [-v] [-f FILE]... PATH...\n       \
+const USAGE: &str =
+    "usage: sepolicy lookup [-f FILE]... [--partner FILE]... [-m TYPE] PATH...\n       \
+sepolicy restorecon [-R] [-n] [-v] [-f FILE]... [--partner FILE]... PATH...\n       \
 sepolicy getcon PATH...\n\
 TYPE: file dir chr_file blk_file lnk_file fifo_file (or pipe) sock_file\n";
 
@@ -54,7 +58,7 @@ pub fn cli_main(args: &[OsString]) -> i32 {
 /// Parsed command line of a subcommand.
 #[derive(Debug, Default)]
 struct Options {
-    files: Vec<PathBuf>,
+    files: Vec<ContextsFile>,
     kind: Option<FileKind>,
     recursive: bool,
     dry_run: bool,
@@ -113,6 +117,16 @@ fn parse_options(args: &[OsString], flags: &[u8], with_type: bool) -> Result<Opt
             opts.paths.extend(iter.by_ref().cloned());
             break;
         }
+        if bytes == b"--partner" {
+            let file = iter
+                .next()
+                .ok_or_else(|| "option --partner needs a value".to_owned())?;
+            opts.files.push(ContextsFile::partner(file));
+            continue;
+        }
+        if bytes.starts_with(b"--") {
+            return Err(format!("unknown option {}", arg.to_string_lossy()));
+        }
         let Some(letters) = bytes.strip_prefix(b"-").filter(|l| !l.is_empty()) else {
             opts.paths.push(arg.clone());
             continue;
@@ -128,7 +142,7 @@ fn parse_options(args: &[OsString], flags: &[u8], with_type: bool) -> Result<Opt
                     OsStr::from_bytes(attached).to_os_string()
                 };
                 if letter == b'f' {
-                    opts.files.push(PathBuf::from(value));
+                    opts.files.push(ContextsFile::plain(value));
                 } else {
                     let name = value.to_string_lossy();
                     // `pipe` is matchpathcon's documented name for FIFOs.
@@ -152,7 +166,7 @@ fn parse_options(args: &[OsString], flags: &[u8], with_type: bool) -> Result<Opt
     Ok(opts)
 }
 
-fn load(files: &[PathBuf], err: &mut dyn Write) -> Option<FileContexts> {
+fn load(files: &[ContextsFile], err: &mut dyn Write) -> Option<FileContexts> {
     let files = if files.is_empty() {
         android_file_contexts_paths(Path::new("/"))
     } else {

@@ -77,4 +77,36 @@ pub enum SepolicyError {
         /// What was done and what failed.
         report: Box<RestoreconReport>,
     },
+    /// An rc `seclabel` that the loaded policy does not know.
+    #[error("{who}: seclabel {label} is not a valid context in the loaded policy")]
+    InvalidSeclabel {
+        /// The service or command.
+        who: String,
+        /// The seclabel.
+        label: String,
+    },
+    /// A program without `seclabel` whose label has no domain transition from
+    /// init's context (AOSP refuses to start it).
+    #[error("{who}: {program} ({label}) has no domain transition from {current} \
+             (give it a label with a type_transition from init, or a seclabel)", program = program.display())]
+    NoTransition {
+        /// The service or command.
+        who: String,
+        /// The program.
+        program: PathBuf,
+        /// `labelled <context>` or `not labelled`.
+        label: String,
+        /// init's context.
+        current: String,
+    },
+    /// A kernel query about a domain failed.
+    #[error("{who}: {what}: {source}")]
+    Domain {
+        /// The service or command.
+        who: String,
+        /// What was being asked.
+        what: String,
+        /// The failure.
+        source: io::Error,
+    },
 }

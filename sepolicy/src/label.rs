@@ -156,6 +156,9 @@ pub struct RestoreconReport {
     pub no_context: usize,
     /// Directories on another filesystem, labelled but not descended into.
     pub not_descended: usize,
+    /// Mount points left alone (neither labelled nor descended into) by a
+    /// labeler that skips mounts ([`Labeler::with_skip_mounts`]).
+    pub mounts_skipped: usize,
     /// Files that failed.
     pub failed: usize,
     /// The first failures (at most 16).
@@ -184,6 +187,9 @@ impl fmt::Display for RestoreconReport {
             "{} examined, {} relabelled, {} unchanged, {} without context, {} failed",
             self.examined, self.relabeled, self.unchanged, self.no_context, self.failed
         )?;
+        if self.mounts_skipped > 0 {
+            write!(f, ", {} mount points skipped", self.mounts_skipped)?;
+        }
         if let Some(first) = self.failures.first() {
             write!(f, " (first: {}: {})", first.path.display(), first.error)?;
         }
@@ -210,6 +216,9 @@ pub struct Labeler<'a> {
     pub root: PathBuf,
     /// Report changes without writing them.
     pub dry_run: bool,
+    /// In a recursive walk, leave other filesystems' mount points alone
+    /// instead of labelling them.
+    pub skip_mounts: bool,
 }
 
 impl<'a> Labeler<'a> {
@@ -221,6 +230,7 @@ impl<'a> Labeler<'a> {
             active: true,
             root: PathBuf::from("/"),
             dry_run: false,
+            skip_mounts: false,
         }
     }
 
@@ -239,6 +249,14 @@ impl<'a> Labeler<'a> {
     /// Sets dry-run mode (nothing is written).
     pub fn with_dry_run(mut self, dry_run: bool) -> Labeler<'a> {
         self.dry_run = dry_run;
+        self
+    }
+
+    /// In recursive walks, leave the mount points of other filesystems alone
+    /// (for labelling a root filesystem whose mounts are labelled by their
+    /// own rules: procfs, a read-only `/vendor`).
+    pub fn with_skip_mounts(mut self, skip: bool) -> Labeler<'a> {
+        self.skip_mounts = skip;
         self
     }
 
@@ -275,6 +293,10 @@ impl<'a> Labeler<'a> {
         let top_dev = meta.dev();
         let mut stack = vec![(path.to_path_buf(), physical, meta)];
         while let Some((logical, physical, meta)) = stack.pop() {
+            if self.skip_mounts && meta.dev() != top_dev {
+                report.mounts_skipped += 1;
+                continue;
+            }
             report.examined += 1;
             match self.label_one(&logical, &physical, meta.mode()) {
                 Ok(Step::NoContext) => report.no_context += 1,

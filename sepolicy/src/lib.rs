@@ -7,8 +7,10 @@
 //!   `selabel_lookup` does; regexes are translated to `regex-lite`
 //!   ([`pattern`]) and whatever cannot be translated exactly is rejected.
 //! - [`Labeler`]: `restorecon`-like labelling through [`XattrOps`].
-//! - [`load_policy`], [`set_enforce`], [`selinux_enforcing_from_cmdline`],
-//!   [`selinux_active`]: the selinuxfs side of the first stage.
+//! - [`load_policy`], [`set_enforce`], [`selinux_active`]: the selinuxfs
+//!   side of the first stage.
+//! - [`exec_domain`]: the domain init starts a program in (its `seclabel`,
+//!   or the policy's transition; refused when there is none).
 //! - [`cli_main`]: the `sepolicy lookup` / `sepolicy restorecon` applet.
 //!
 //! Behaviour, decisions and measurements: `sepolicy/README.md`.
@@ -16,6 +18,7 @@
 mod android;
 mod cli;
 mod context;
+mod domain;
 mod error;
 mod file_contexts;
 mod kind;
@@ -26,9 +29,10 @@ mod sys;
 mod treble;
 
 pub use android::{
-    android_file_contexts_paths, is_partner_file, ANDROID_FILE_CONTEXTS, MAX_FILE_CONTEXTS_SIZE,
+    android_file_contexts_paths, ContextsFile, ANDROID_FILE_CONTEXTS, MAX_FILE_CONTEXTS_SIZE,
 };
 pub use cli::cli_main;
+pub use domain::{exec_domain, DomainOps, KernelDomainOps};
 pub use error::SepolicyError;
 pub use file_contexts::{
     FileContexts, ParseError, ParseErrorKind, ParseErrors, ParseOutcome, NONE_CONTEXT,
@@ -39,4 +43,4 @@ pub use label::{
     XATTR_NAME_SELINUX,
 };
 pub use pattern::{RegexError, RegexErrorKind, SpecRegex};
-pub use policy::{load_policy, selinux_active, selinux_enforcing_from_cmdline, set_enforce};
+pub use policy::{load_policy, selinux_active, set_enforce};

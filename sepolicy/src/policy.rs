@@ -8,9 +8,9 @@
 //!   initial SID's name (`kernel`), afterwards as a full context
 //!   (`u:r:kernel:s0`). So: `enforce` readable (selinuxfs is mounted) and
 //!   the kernel initial context contains a `:`.
-//! - The mode comes from `androidboot.selinux` on the kernel command line
-//!   (first occurrence, as AOSP's `GetKernelCmdline`): `permissive` means
-//!   permissive, anything else or nothing means enforcing.
+//! - Which mode a boot runs in is the boot's decision (`boot_config`'s
+//!   `BootConfig::selinux_mode`: enforcing unless a debuggable boot asks for
+//!   permissive); this module only applies it.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -49,30 +49,6 @@ pub fn set_enforce(selinuxfs: &Path, enforcing: bool) -> Result<(), SepolicyErro
         .open(&path)
         .and_then(|mut f| f.write_all(value))
         .map_err(|source| SepolicyError::SetEnforce { path, source })
-}
-
-/// Whether the kernel command line asks for enforcing mode: false only for
-/// `androidboot.selinux=permissive` (first occurrence wins).
-pub fn selinux_enforcing_from_cmdline(cmdline: &str) -> bool {
-    cmdline_value(cmdline, "androidboot.selinux").is_none_or(|v| v != "permissive")
-}
-
-/// The value of the first `key=value` parameter named `key`. Parameters
-/// are separated by whitespace outside double quotes; quotes are removed.
-fn cmdline_value(cmdline: &str, key: &str) -> Option<String> {
-    let mut in_quotes = false;
-    cmdline
-        .split(|c: char| {
-            if c == '"' {
-                in_quotes = !in_quotes;
-            }
-            c.is_ascii_whitespace() && !in_quotes
-        })
-        .map(|param| param.replace('"', ""))
-        .find_map(|param| {
-            let (k, v) = param.split_once('=')?;
-            (k == key).then(|| v.to_owned())
-        })
 }
 
 /// Whether a policy is loaded (see the module documentation).
@@ -138,46 +114,6 @@ mod tests {
         assert!(matches!(
             set_enforce(&fs.path().join("nope"), true),
             Err(SepolicyError::SetEnforce { .. })
-        ));
-    }
-
-    #[test]
-    fn enforcing_unless_permissive_requested() {
-        assert!(selinux_enforcing_from_cmdline(""));
-        assert!(selinux_enforcing_from_cmdline("console=ttyAMA0 panic=-1"));
-        assert!(!selinux_enforcing_from_cmdline(
-            "console=ttyAMA0 androidboot.selinux=permissive"
-        ));
-        assert!(!selinux_enforcing_from_cmdline(
-            "androidboot.selinux=\"permissive\" x"
-        ));
-        assert!(!selinux_enforcing_from_cmdline(
-            "a=\"b c\"\tandroidboot.selinux=permissive\n"
-        ));
-        assert!(selinux_enforcing_from_cmdline(
-            "androidboot.selinux=enforcing"
-        ));
-        assert!(selinux_enforcing_from_cmdline(
-            "androidboot.selinux=Permissive"
-        ));
-        assert!(selinux_enforcing_from_cmdline("androidboot.selinux="));
-        assert!(selinux_enforcing_from_cmdline("androidboot.selinux"));
-        assert!(selinux_enforcing_from_cmdline(
-            "xandroidboot.selinux=permissive"
-        ));
-        assert!(selinux_enforcing_from_cmdline(
-            "androidboot.selinuxx=permissive"
-        ));
-        // A quoted space does not split the parameter.
-        assert!(selinux_enforcing_from_cmdline(
-            "foo=\"a androidboot.selinux=permissive\""
-        ));
-        // The first occurrence wins.
-        assert!(selinux_enforcing_from_cmdline(
-            "androidboot.selinux=enforcing androidboot.selinux=permissive"
-        ));
-        assert!(!selinux_enforcing_from_cmdline(
-            "androidboot.selinux=permissive androidboot.selinux=enforcing"
         ));
     }
 

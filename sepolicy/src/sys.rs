@@ -1,4 +1,4 @@
-//! The only syscalls of this crate: `lgetxattr` and `lsetxattr`.
+//! The only syscalls of this crate: `getxattr`, `lgetxattr` and `lsetxattr`.
 
 use std::ffi::{CStr, CString};
 use std::io;
@@ -21,13 +21,29 @@ fn is_absent(err: &io::Error) -> bool {
 /// The value of attribute `name` of `path` (not following a final
 /// symlink); `None` if it has none or the filesystem has no xattrs.
 pub(crate) fn lgetxattr(path: &Path, name: &CStr) -> io::Result<Option<Vec<u8>>> {
+    read_xattr(path, name, libc::lgetxattr)
+}
+
+/// The value of attribute `name` of the file `path` names, following
+/// symlinks; `None` if it has none or the filesystem has no xattrs.
+pub(crate) fn getxattr(path: &Path, name: &CStr) -> io::Result<Option<Vec<u8>>> {
+    read_xattr(path, name, libc::getxattr)
+}
+
+type GetXattr = unsafe extern "C" fn(
+    *const libc::c_char,
+    *const libc::c_char,
+    *mut libc::c_void,
+    libc::size_t,
+) -> libc::ssize_t;
+
+fn read_xattr(path: &Path, name: &CStr, get: GetXattr) -> io::Result<Option<Vec<u8>>> {
     let path = c_path(path)?;
     // The size can change between the two calls; retry a few times.
     for _ in 0..4 {
         // SAFETY: `path` and `name` are NUL-terminated; a NULL buffer of
         // size 0 asks for the value's size and writes nothing.
-        let size =
-            unsafe { libc::lgetxattr(path.as_ptr(), name.as_ptr(), std::ptr::null_mut(), 0) };
+        let size = unsafe { get(path.as_ptr(), name.as_ptr(), std::ptr::null_mut(), 0) };
         let Ok(size) = usize::try_from(size) else {
             let err = io::Error::last_os_error();
             return if is_absent(&err) { Ok(None) } else { Err(err) };
@@ -42,7 +58,7 @@ pub(crate) fn lgetxattr(path: &Path, name: &CStr) -> io::Result<Option<Vec<u8>>>
         // SAFETY: `value` is writable for `value.len()` bytes and the kernel
         // writes at most that many; the strings are NUL-terminated.
         let got = unsafe {
-            libc::lgetxattr(
+            get(
                 path.as_ptr(),
                 name.as_ptr(),
                 value.as_mut_ptr().cast(),
@@ -109,6 +125,13 @@ mod tests {
             Err(e) => panic!("lsetxattr: {e}"),
         }
         assert!(lgetxattr(&dir.path().join("missing"), name).is_err());
+        // getxattr follows a symlink, lgetxattr does not.
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).expect("symlink");
+        if lgetxattr(&file, name).expect("get").is_some() {
+            assert_eq!(getxattr(&link, name).expect("get"), Some(b"value".to_vec()));
+            assert_eq!(lgetxattr(&link, name).expect("get"), None);
+        }
         assert!(c_path(Path::new("a\0b")).is_err());
     }
 }

@@ -1,15 +1,19 @@
 //! The Treble rule for partner file_contexts: vendor and odm entries may
-//! only label `/vendor`, `/odm`, `/dev`, `/sys` (each the directory itself or
-//! anything below it) and paths starting with `/data/vendor`.
+//! only label `/vendor`, `/system/vendor` (the vendor partition's legacy
+//! path, which AOSP's own vendor files name as `/(vendor|system/vendor)/...`),
+//! `/odm`, `/dev`, `/sys` (each the directory itself or anything below it)
+//! and paths starting with `/data/vendor`.
 //!
 //! The judgement is conservative: an entry is accepted only when *every*
 //! path its anchored pattern can match provably lies in that set. We follow
 //! the pattern from its leading `^` through literal bytes, expanding
 //! unquantified groups branch by branch, until the literal prefix is either
-//! a root followed by `/`, `/data/vendor`, or exactly a root; in the last
-//! case the next byte of every match must be `/` or the match must end
-//! there (`$`). Any other construct met before that point (a class, a
-//! quantifier, a branch without `^`, ...) rejects the entry. One corner is
+//! a root followed by `/`, `/data/vendor`, or exactly a root whose every
+//! match continues with `/` or ends there (`$`); a prefix that is a root
+//! but not confined to it is followed further, as it may still reach a
+//! longer root (`/sys` → `/system/vendor`). Any other construct met before
+//! that point (a class, a quantifier, a branch without `^`, ...) rejects
+//! the entry. One corner is
 //! knowingly accepted: PCRE's `$` also matches before a final newline, so
 //! `/vendor` also matches the path "/vendor\n" (a file whose name ends in
 //! a newline, in `/`), which no boot step creates.
@@ -17,14 +21,14 @@
 use crate::pattern::ast::{ByteSet, Node};
 
 /// Roots that cover the directory itself and everything below it.
-const DIR_ROOTS: [&[u8]; 4] = [b"/vendor", b"/odm", b"/dev", b"/sys"];
+const DIR_ROOTS: [&[u8]; 5] = [b"/vendor", b"/system/vendor", b"/odm", b"/dev", b"/sys"];
 /// Roots that cover every path starting with them.
 const PREFIX_ROOTS: [&[u8]; 1] = [b"/data/vendor"];
 /// Bound on the work spent on one pattern (branches times literals).
 const BUDGET: u32 = 4096;
 
 /// The human-readable list of what partner entries may label.
-pub(crate) const ALLOWED: &str = "/vendor, /odm, /dev, /sys, /data/vendor*";
+pub(crate) const ALLOWED: &str = "/vendor, /system/vendor, /odm, /dev, /sys, /data/vendor*";
 
 /// Whether every path `pattern` (a parsed, anchored spec) can match is one
 /// that a partner file_contexts may label.
@@ -59,7 +63,11 @@ fn allowed(prefix: &[u8], seq: &[&[Node]], budget: &mut u32) -> bool {
         }
         if prefix == root {
             let info = seq_info(seq);
-            return !info.passes_through && info.first.is_subset(&ByteSet::single(b'/'));
+            if !info.passes_through && info.first.is_subset(&ByteSet::single(b'/')) {
+                return true;
+            }
+            // Not confined to this root; a longer root may still be reached
+            // (`/sys` is a prefix of `/system/vendor`).
         }
     }
     let can_reach_root = DIR_ROOTS
@@ -205,6 +213,13 @@ mod tests {
             "/data/vendor.*",
             "/vendor/(bin|lib)(/.*)?",
             "/vendor(/foo|/bar)",
+            // AOSP's vendor/file_contexts names the partition both ways.
+            "/(vendor|system/vendor)/lib(/.*)?",
+            "/(vendor|system/vendor)/bin/hw/android\\.hardware\\.foo@1\\.0-service",
+            "/(vendor|system/vendor)/lib(64)?/hw/gralloc\\.default\\.so",
+            "/system/vendor(/.*)?",
+            "/system/vendor",
+            "/(odm|vendor/odm|system/vendor/odm)/etc(/.*)?",
         ] {
             assert!(may(ok), "{ok} rejected");
         }
@@ -220,7 +235,12 @@ mod tests {
             "/vendor[a-z]*",
             "/ven.*",
             "/(vendor|system)(/.*)?",
-            "/(vendor|system/vendor)/lib(/.*)?",
+            // AOSP's file has this typo; `/sustem` is not vendor territory.
+            "/(vendor|sustem/vendor)/bin/hw/x",
+            "/system/vendorx",
+            "/system/vendor.*",
+            "/system/(vendor|bin)/x",
+            "/system/ven(/.*)?",
             ".*",
             "/.*",
             "(/.*)?",

@@ -1,7 +1,15 @@
-//! Differential test: `sepolicy lookup` against libselinux's `matchpathcon`
-//! on thousands of generated paths, for every file type and for no type,
-//! over the Android-style `testdata/android_file_contexts`. Both outputs
-//! must be byte-for-byte equal, and the library's `lookup_bytes` must agree.
+//! Differential test: `sepolicy lookup -f` against libselinux's
+//! `matchpathcon -f` on thousands of generated paths, for every file type
+//! and for no type, over every file_contexts the tests use: the Android-style
+//! `testdata/android_file_contexts`, AOSP's real vendor file
+//! (`testdata/aosp/vendor_file_contexts`, `/(vendor|system/vendor)/...`
+//! entries), the guest's plat file, the shipped vendor file, and the QEMU
+//! tests' vendor files. Both outputs must be byte-for-byte equal, and the
+//! library's `lookup_bytes` must agree. `-f` ignores the file's name: a file
+//! called `vendor_file_contexts` keeps every entry, as in matchpathcon.
+//!
+//! libselinux refuses a whole file at its first bad line, we skip bad lines;
+//! a file with deliberately bad lines is compared without them.
 //!
 //! Paths are sampled from the specs' own regexes by a small independent
 //! sampler below (not our translator), then mutated (extra segments,
@@ -19,11 +27,16 @@ use std::path::Path;
 use common::{find_matchpathcon, printed, run_lookup, split_output, Rng};
 use sepolicy::{FileContexts, FileKind, NONE_CONTEXT};
 
-const FC: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/testdata/android_file_contexts"
-);
-const MIN_PATHS: usize = 6000;
+/// Every file_contexts the tests use (relative to the workspace root), with
+/// the number of paths to generate for it.
+const FILES: &[(&str, usize)] = &[
+    ("sepolicy/testdata/android_file_contexts", 6000),
+    ("sepolicy/testdata/aosp/vendor_file_contexts", 3000),
+    ("rootdir/system/etc/selinux/plat_file_contexts", 1500),
+    ("sepolicy/policy/vendor/file_contexts", 1000),
+    ("qemu-tests/testdata/selinux/vendor_file_contexts", 1000),
+    ("qemu-tests/testdata/selinux/test_file_contexts", 500),
+];
 const BATCH: usize = 1500;
 const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789._-@+";
 
@@ -262,7 +275,7 @@ const FIXED: &[&str] = &[
     "dev/null",
 ];
 
-fn generate_paths(fc_text: &str) -> Vec<Vec<u8>> {
+fn generate_paths(fc_text: &str, min_paths: usize) -> Vec<Vec<u8>> {
     let mut rng = Rng(0x5e11_0c0f_fee0_d00d);
     let mut paths: BTreeSet<Vec<u8>> = FIXED.iter().map(|p| p.as_bytes().to_vec()).collect();
     let regexes: Vec<&str> = fc_text
@@ -270,7 +283,7 @@ fn generate_paths(fc_text: &str) -> Vec<Vec<u8>> {
         .filter(|l| !l.trim_start().starts_with('#'))
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    while paths.len() < MIN_PATHS {
+    while paths.len() < min_paths {
         for re in &regexes {
             let mut pos = 0;
             let tree = parse_alt(re.as_bytes(), &mut pos);
@@ -298,14 +311,49 @@ fn lookup_matches_libselinux_matchpathcon() {
         eprintln!("SKIP: matchpathcon not found (Debian package selinux-utils); differential test not run");
         return;
     };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root");
+    let work = tempfile::tempdir().expect("tempdir");
+    for (i, (rel, min_paths)) in FILES.iter().enumerate() {
+        let dir = work.path().join(i.to_string());
+        differential(&oracle, &root.join(rel), &dir, *min_paths);
+    }
+}
+
+/// The text of `path` without the lines our parser rejects (libselinux would
+/// refuse the whole file), and how many were dropped.
+fn valid_part(path: &Path) -> (String, usize) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let outcome = FileContexts::parse(&text, &path.display().to_string());
+    let bad: BTreeSet<usize> = outcome.errors.iter().map(|e| e.line).collect();
+    let kept: String = text
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| !bad.contains(&(i + 1)))
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    (kept, bad.len())
+}
+
+fn differential(oracle: &Path, fc_path: &Path, work: &Path, min_paths: usize) {
     let ours = Path::new(env!("CARGO_BIN_EXE_sepolicy"));
-    let fc_path = Path::new(FC);
-    let fc_text = std::fs::read_to_string(fc_path).expect("fixture");
-    let outcome = FileContexts::parse(&fc_text, FC);
+    let (fc_text, dropped) = valid_part(fc_path);
+    // Keep the file's name: `-f` must not care that it is `vendor_file_contexts`.
+    std::fs::create_dir_all(work).expect("mkdir");
+    let fc_copy = work.join(fc_path.file_name().expect("file name"));
+    std::fs::write(&fc_copy, &fc_text).expect("write");
+    let fc_path = fc_copy.as_path();
+    let outcome = FileContexts::parse(&fc_text, &fc_path.display().to_string());
     assert!(outcome.errors.is_empty(), "{}", outcome.errors);
     let fc = outcome.contexts;
+    let file_contexts: BTreeSet<&str> = fc_text
+        .lines()
+        .filter(|l| l.starts_with('/'))
+        .filter_map(|l| l.split_whitespace().last())
+        .collect();
 
-    let paths = generate_paths(&fc_text);
+    let paths = generate_paths(&fc_text, min_paths);
     let absent: Vec<Vec<u8>> = paths
         .iter()
         .filter(|p| std::fs::symlink_metadata(OsStr::from_bytes(printed(p))).is_err())
@@ -328,7 +376,7 @@ fn lookup_matches_libselinux_matchpathcon() {
                 Some(FileKind::Fifo) => Some("pipe"),
                 _ => mode,
             };
-            let theirs = run_lookup(&oracle, &[], fc_path, oracle_mode, batch);
+            let theirs = run_lookup(oracle, &[], fc_path, oracle_mode, batch);
             let mine = run_lookup(ours, &["lookup"], fc_path, mode, batch);
             let split = split_output(&theirs, batch);
             for (path, want) in batch.iter().zip(&split) {
@@ -367,18 +415,30 @@ fn lookup_matches_libselinux_matchpathcon() {
             }
         }
     }
+    let reached = file_contexts
+        .iter()
+        .filter(|c| contexts_seen.contains(c.as_bytes()))
+        .count();
     eprintln!(
-        "differential: {} distinct paths ({} without a host file for the no-type run), {} lookups, {} distinct results",
+        "differential {}: {} specs ({dropped} bad lines left out), {} distinct paths ({} without a host file for the no-type run), {} lookups, {reached} of {} contexts reached",
+        fc_path.display(),
+        fc_text.lines().filter(|l| l.starts_with('/')).count(),
         paths.len(),
         absent.len(),
         lookups,
-        contexts_seen.len()
+        file_contexts.len()
     );
-    assert!(paths.len() >= MIN_PATHS);
-    assert!(contexts_seen.len() > 150, "paths reach too few specs");
+    assert!(paths.len() >= min_paths);
+    assert!(
+        reached * 10 >= file_contexts.len() * 9,
+        "{}: paths reach too few contexts ({reached} of {})",
+        fc_path.display(),
+        file_contexts.len()
+    );
     assert!(
         mismatches.is_empty(),
-        "{} mismatches:\n{}",
+        "{}: {} mismatches:\n{}",
+        fc_path.display(),
         mismatches.len(),
         mismatches[..mismatches.len().min(20)].join("\n")
     );

@@ -1,7 +1,8 @@
 //! Soundness of the Treble filter: random partner entries built from path
 //! and regex fragments; whenever one is accepted, every generated path it
-//! labels must lie under `/vendor`, `/odm`, `/dev`, `/sys` or start with
-//! `/data/vendor`.
+//! labels must lie under `/vendor`, `/system/vendor`, `/odm`, `/dev`,
+//! `/sys` or start with `/data/vendor`. And AOSP's real vendor file passes
+//! the rule, except for its one entry that names `/sustem/vendor`.
 
 mod common;
 
@@ -31,6 +32,9 @@ const PATTERN_PIECES: &[&str] = &[
     "[/v]",
     "(vendor|odm)",
     "(vendor|system)",
+    "(vendor|system/vendor)",
+    "/system/vendor",
+    "tem",
     "\\.",
     "v",
     "e",
@@ -59,6 +63,9 @@ const PATH_PIECES: &[&str] = &[
     "/vendorx",
     "/devices",
     "/system",
+    "/system/vendor",
+    "/system/vendorx",
+    "tem",
     "/a",
     "/x",
     "/lib",
@@ -80,9 +87,15 @@ fn allowed(path: &[u8]) -> bool {
     let under = |root: &[u8]| {
         path == root || (path.starts_with(root) && path.get(root.len()) == Some(&b'/'))
     };
-    [&b"/vendor"[..], b"/odm", b"/dev", b"/sys"]
-        .iter()
-        .any(|r| under(r))
+    [
+        &b"/vendor"[..],
+        b"/system/vendor",
+        b"/odm",
+        b"/dev",
+        b"/sys",
+    ]
+    .iter()
+    .any(|r| under(r))
         || path.starts_with(b"/data/vendor")
 }
 
@@ -141,4 +154,44 @@ fn accepted_partner_entries_only_label_partner_paths() {
         accepted > 100 && rejected > 100,
         "{accepted} accepted, {rejected} rejected"
     );
+}
+
+#[test]
+fn aosp_vendor_file_contexts_pass_the_rule() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/aosp/vendor_file_contexts"
+    );
+    let text = std::fs::read(path).expect("fixture");
+    let specs = text
+        .split(|&b| b == b'\n')
+        .filter(|l| l.first() == Some(&b'/'))
+        .count();
+    let outcome = FileContexts::parse_partner(&text, "vendor_file_contexts");
+    let refused: Vec<String> = outcome.errors.iter().map(|e| e.to_string()).collect();
+    eprintln!(
+        "AOSP vendor file_contexts as a partner file: {} of {specs} entries kept",
+        specs - refused.len()
+    );
+    assert_eq!(specs, 176);
+    assert_eq!(refused.len(), 1, "{refused:#?}");
+    assert!(
+        refused[0].contains(":42: \"/(vendor|sustem/vendor)/bin/hw/")
+            && refused[0].ends_with("(treble violation); entry skipped"),
+        "{}",
+        refused[0]
+    );
+    // The kept entries label both names of the partition.
+    for path in [
+        "/vendor/bin/hw/rild",
+        "/system/vendor/bin/hw/rild",
+        "/vendor/lib64/libz.so",
+        "/system/vendor/lib/hw/gralloc.default.so",
+        "/data/vendor/wifi/wpa/x",
+    ] {
+        assert!(
+            outcome.contexts.lookup(path, None).is_some(),
+            "{path} unlabelled"
+        );
+    }
 }

@@ -1,16 +1,18 @@
 //! The `ueventd` applet of the multi-call PID 1 binary:
 //!
 //! ```text
-//! ueventd [--config PATH]... [--dev-root DIR] [--sys-root DIR]
+//! ueventd [--config PATH]... [--dev-root DIR] [--sys-root DIR] [--proc-root DIR]
 //! ```
 //!
 //! Without `--config` it reads `/system/etc/ueventd.rc`, then `/vendor/etc/ueventd.rc`
-//! and `/odm/etc/ueventd.rc` if present. It never returns while healthy; exit status 1
+//! and `/odm/etc/ueventd.rc` if present. `androidboot.boot_devices` (bootconfig, else the
+//! command line, read under the proc root) restricts by-name links to those devices. It never returns while healthy; exit status 1
 //! means the uevent socket failed, 2 a usage error.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use crate::block::BootDevices;
 use crate::config::parse_config_files;
 use crate::daemon::{ModaliasHandler, NodeLabeler, PropertySetter, Ueventd};
 use crate::sys::RealDeviceOps;
@@ -37,15 +39,18 @@ pub(crate) struct Args {
     pub(crate) configs: Vec<PathBuf>,
     pub(crate) dev_root: PathBuf,
     pub(crate) sys_root: PathBuf,
+    pub(crate) proc_root: PathBuf,
 }
 
-const USAGE: &str = "usage: ueventd [--config PATH]... [--dev-root DIR] [--sys-root DIR]";
+const USAGE: &str =
+    "usage: ueventd [--config PATH]... [--dev-root DIR] [--sys-root DIR] [--proc-root DIR]";
 
 /// Parses `args` (without the program name). `Err(None)` means `--help`.
 pub(crate) fn parse_args(args: &[OsString]) -> Result<Args, Option<String>> {
     let mut configs = Vec::new();
     let mut dev_root = PathBuf::from("/dev");
     let mut sys_root = PathBuf::from("/sys");
+    let mut proc_root = PathBuf::from("/proc");
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let Some(text) = arg.to_str() else {
@@ -58,7 +63,10 @@ pub(crate) fn parse_args(args: &[OsString]) -> Result<Args, Option<String>> {
             Some((f, v)) if f.starts_with("--") => (f, Some(OsString::from(v))),
             _ => (text, None),
         };
-        if !matches!(flag, "--config" | "--dev-root" | "--sys-root") {
+        if !matches!(
+            flag,
+            "--config" | "--dev-root" | "--sys-root" | "--proc-root"
+        ) {
             return Err(Some(format!("unexpected argument {text:?}")));
         }
         let value = match inline {
@@ -75,6 +83,7 @@ pub(crate) fn parse_args(args: &[OsString]) -> Result<Args, Option<String>> {
         match flag {
             "--config" => configs.push(value),
             "--dev-root" => dev_root = value,
+            "--proc-root" => proc_root = value,
             _ => sys_root = value,
         }
     }
@@ -91,6 +100,7 @@ pub(crate) fn parse_args(args: &[OsString]) -> Result<Args, Option<String>> {
         configs,
         dev_root,
         sys_root,
+        proc_root,
     })
 }
 
@@ -120,6 +130,11 @@ pub fn applet_main(args: &[OsString], hooks: Hooks) -> i32 {
         log::warn!("ueventd: {e}");
     }
     let ops = RealDeviceOps;
+    let boot_devices =
+        BootDevices::from_list(boot_config::BootConfig::read(&args.proc_root).boot_devices());
+    if let BootDevices::Only(list) = &boot_devices {
+        log::info!("ueventd: by-name links only on androidboot.boot_devices={list:?}");
+    }
     let mut daemon = Ueventd::new(
         config,
         args.dev_root,
@@ -129,6 +144,7 @@ pub fn applet_main(args: &[OsString], hooks: Hooks) -> i32 {
         hooks.labeler.as_ref(),
         hooks.modalias.as_deref(),
     );
+    daemon.boot_devices = boot_devices;
     match daemon.run() {
         Ok(never) => match never {},
         Err(e) => {
@@ -155,6 +171,8 @@ mod tests {
             "--dev-root",
             "/tmp/dev",
             "--sys-root=/tmp/sys",
+            "--proc-root",
+            "/tmp/proc",
         ]))
         .unwrap();
         assert_eq!(
@@ -163,6 +181,7 @@ mod tests {
         );
         assert_eq!(a.dev_root, PathBuf::from("/tmp/dev"));
         assert_eq!(a.sys_root, PathBuf::from("/tmp/sys"));
+        assert_eq!(a.proc_root, PathBuf::from("/tmp/proc"));
     }
 
     #[test]
@@ -175,6 +194,7 @@ mod tests {
         }
         assert_eq!(a.dev_root, PathBuf::from("/dev"));
         assert_eq!(a.sys_root, PathBuf::from("/sys"));
+        assert_eq!(a.proc_root, PathBuf::from("/proc"));
     }
 
     #[test]

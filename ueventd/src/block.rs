@@ -195,6 +195,109 @@ pub fn find_by_partname<'d>(
     }
 }
 
+/// Which devices' partitions get `/dev/block/by-name` links (AOSP `DeviceHandler`'s
+/// `boot_devices_`, from `androidboot.boot_devices`; DESIGN §9).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum BootDevices {
+    /// No boot devices were named: every named partition gets its link (as before the
+    /// key existed; AOSP would fall back to the fstab's devices, Microdroid has none).
+    #[default]
+    Any,
+    /// Only partitions on these devices, named as [`boot_device_of`] names them (e.g.
+    /// `4010000000.pcie`, `10000.pci`, `pci0000:00/0000:00:04.0`).
+    Only(Vec<String>),
+}
+
+impl BootDevices {
+    /// From `boot_config::BootConfig::boot_devices()`: `None` (the key is not set) is
+    /// [`BootDevices::Any`].
+    pub fn from_list(list: Option<Vec<String>>) -> BootDevices {
+        list.map_or(BootDevices::Any, BootDevices::Only)
+    }
+
+    /// Whether `dev` sits on a boot device (always, for [`BootDevices::Any`]). The sysfs
+    /// tree under `sys_root` is walked as AOSP does ([`boot_device_of`]).
+    pub fn allows(&self, sys_root: &Path, dev: &BlockDevice) -> bool {
+        match self {
+            BootDevices::Any => true,
+            BootDevices::Only(list) => {
+                boot_device_of(sys_root, &dev.devpath).is_some_and(|(_, name)| list.contains(&name))
+            }
+        }
+    }
+
+    /// One phrase for logs: why `dev` gets no by-name link.
+    pub fn refusal(&self, sys_root: &Path, dev: &BlockDevice) -> String {
+        let on = match boot_device_of(sys_root, &dev.devpath) {
+            Some((kind, name)) => format!("on {kind} device {name}"),
+            None => format!("on no platform, pci or vbd device ({})", dev.devpath),
+        };
+        let list = match self {
+            BootDevices::Any => String::new(),
+            BootDevices::Only(l) => l.join(","),
+        };
+        format!("{on}, not one of androidboot.boot_devices={list}")
+    }
+}
+
+/// The device a block device sits on, as AOSP `DeviceHandler::GetBlockDeviceInfo` names
+/// it (without `boot_part_uuid`): the closest ancestor of DEVPATH whose `subsystem` is
+/// the platform or amba bus (`FindPlatformDevice`), named by its path without a leading
+/// `/devices/platform/` or `/devices/`; else the `pci<domain:bus>/<slot>` prefix of a
+/// DEVPATH starting with `/devices/pci` (`FindPciDevicePrefix`); else the id of
+/// `/devices/vbd-<id>/…` (`FindVbdDevicePrefix`). Returns `(kind, name)`.
+pub fn boot_device_of(sys_root: &Path, devpath: &str) -> Option<(&'static str, String)> {
+    if let Some(name) = platform_device_of(sys_root, devpath) {
+        return Some(("platform", name));
+    }
+    if let Some(rest) = devpath.strip_prefix("/devices/") {
+        // `pci0000:00/0000:00:1f.2/…`: the first two components, which must be more than
+        // `pci/` (AOSP's length check).
+        if rest.starts_with("pci") {
+            let mut parts = rest.splitn(3, '/');
+            if let (Some(bus), Some(slot), Some(_)) = (parts.next(), parts.next(), parts.next()) {
+                let prefix = format!("{bus}/{slot}");
+                if prefix.len() > 4 {
+                    return Some(("pci", prefix));
+                }
+            }
+        }
+        if let Some((id, _)) = rest.strip_prefix("vbd-").and_then(|r| r.split_once('/')) {
+            if !id.is_empty() {
+                return Some(("vbd", id.to_owned()));
+            }
+        }
+    }
+    None
+}
+
+/// AOSP `FindPlatformDevice`: walks up from DEVPATH's parent to the sysfs root, looking
+/// for a directory whose `subsystem` resolves to `<sys>/bus/platform` or `<sys>/bus/amba`.
+fn platform_device_of(sys_root: &Path, devpath: &str) -> Option<String> {
+    let buses: Vec<PathBuf> = ["bus/platform", "bus/amba"]
+        .iter()
+        .filter_map(|b| fs::canonicalize(sys_root.join(b)).ok())
+        .collect();
+    if buses.is_empty() {
+        return None;
+    }
+    let rel = devpath.trim_start_matches('/');
+    let mut dir = Path::new(rel).parent();
+    while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+        let resolved = fs::canonicalize(sys_root.join(d).join("subsystem"));
+        if resolved.is_ok_and(|r| buses.contains(&r)) {
+            let full = format!("/{}", d.to_str()?);
+            let name = full
+                .strip_prefix("/devices/platform/")
+                .or_else(|| full.strip_prefix("/devices/"))
+                .unwrap_or(&full);
+            return Some(name.to_owned());
+        }
+        dir = d.parent();
+    }
+    None
+}
+
 /// `<dev_root>/block/<name>`.
 pub fn block_node_path(dev_root: &Path, dev: &BlockDevice) -> Result<PathBuf, UeventdError> {
     if !is_safe_component(&dev.name) {
@@ -213,7 +316,8 @@ pub fn by_name_link_path(dev_root: &Path, dev: &BlockDevice) -> Option<PathBuf> 
 }
 
 /// Makes `<dev_root>/block/<name>` (block node, `perms` or 0600 root:root; an existing
-/// node gets its owner and mode fixed) and, for a partition with a name, the symlink
+/// node gets its owner and mode fixed) and, for a partition with a name when `by_name`
+/// (the caller's [`BootDevices::allows`]), the symlink
 /// `<dev_root>/block/by-name/<PARTNAME>` → the node. Returns the node path. An existing
 /// by-name link to another node is left alone and reported as
 /// [`UeventdError::LinkConflict`] (after the node was made).
@@ -222,6 +326,7 @@ pub fn create_block_device_node(
     dev: &BlockDevice,
     ops: &dyn DeviceOps,
     perms: Option<&Permissions>,
+    by_name: bool,
 ) -> Result<PathBuf, UeventdError> {
     let node = block_node_path(dev_root, dev)?;
     let block_dir = dev_root.join("block");
@@ -235,7 +340,7 @@ pub fn create_block_device_node(
         dev.minor,
         NodeAttrs::of(perms),
     )?;
-    if let Some(link) = by_name_link_path(dev_root, dev) {
+    if let Some(link) = by_name_link_path(dev_root, dev).filter(|_| by_name) {
         make_link(ops, &node, &link)?;
     }
     Ok(node)
@@ -382,6 +487,166 @@ mod tests {
         assert_eq!(dev.by_name(), None);
         dev.partname = Some("a/b".into());
         assert_eq!(dev.by_name().as_deref(), Some("a_b"));
+    }
+
+    /// A sysfs tree like QEMU virt's: a virtio disk behind the PCIe host bridge (a
+    /// platform device), a disk on an x86 PCI root, and a `vbd-` device.
+    fn sysfs_tree() -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        let s = d.path();
+        for bus in ["platform", "pci", "virtio", "amba"] {
+            fs::create_dir_all(s.join("bus").join(bus)).unwrap();
+        }
+        let host = "devices/platform/4010000000.pcie";
+        let virt = format!("{host}/pci0000:00/0000:00:02.0/virtio1/block/vda/vda1");
+        fs::create_dir_all(s.join(&virt)).unwrap();
+        fs::create_dir_all(s.join("devices/pci0000:00/0000:00:04.0/virtio2/block/vdb/vdb1"))
+            .unwrap();
+        fs::create_dir_all(s.join("devices/vbd-768/block/xvda")).unwrap();
+        fs::create_dir_all(s.join("devices/virtual/block/loop0")).unwrap();
+        let link = |dir: &str, bus: &str| {
+            std::os::unix::fs::symlink(s.join("bus").join(bus), s.join(dir).join("subsystem"))
+                .unwrap()
+        };
+        link(host, "platform");
+        link(&format!("{host}/pci0000:00/0000:00:02.0"), "pci");
+        link(&format!("{host}/pci0000:00/0000:00:02.0/virtio1"), "virtio");
+        link("devices/pci0000:00/0000:00:04.0", "pci");
+        d
+    }
+
+    fn on(devpath: &str) -> BlockDevice {
+        BlockDevice {
+            name: devpath.rsplit('/').next().unwrap_or_default().into(),
+            major: 254,
+            minor: 1,
+            partname: Some("microdroid-vendor".into()),
+            partn: Some(1),
+            devpath: devpath.into(),
+        }
+    }
+
+    #[test]
+    fn boot_devices_as_aosp_names_them() {
+        let sys = sysfs_tree();
+        let s = sys.path();
+        let vda1 =
+            "/devices/platform/4010000000.pcie/pci0000:00/0000:00:02.0/virtio1/block/vda/vda1";
+        assert_eq!(
+            boot_device_of(s, vda1),
+            Some(("platform", "4010000000.pcie".to_owned()))
+        );
+        assert_eq!(
+            boot_device_of(s, "/devices/pci0000:00/0000:00:04.0/virtio2/block/vdb/vdb1"),
+            Some(("pci", "pci0000:00/0000:00:04.0".to_owned()))
+        );
+        assert_eq!(
+            boot_device_of(s, "/devices/vbd-768/block/xvda"),
+            Some(("vbd", "768".to_owned()))
+        );
+        assert_eq!(boot_device_of(s, "/devices/virtual/block/loop0"), None);
+        assert_eq!(boot_device_of(s, "/devices/pci/x"), None);
+        assert_eq!(boot_device_of(s, "/class/block/vda1"), None);
+    }
+
+    #[test]
+    fn boot_devices_decide_the_link() {
+        let sys = sysfs_tree();
+        let s = sys.path();
+        let vda1 =
+            on("/devices/platform/4010000000.pcie/pci0000:00/0000:00:02.0/virtio1/block/vda/vda1");
+        let vdb1 = on("/devices/pci0000:00/0000:00:04.0/virtio2/block/vdb/vdb1");
+        assert!(BootDevices::Any.allows(s, &vda1));
+        let only = BootDevices::from_list(Some(vec!["10000.pci".into()]));
+        assert!(!only.allows(s, &vda1));
+        assert_eq!(
+            only.refusal(s, &vda1),
+            "on platform device 4010000000.pcie, not one of androidboot.boot_devices=10000.pci"
+        );
+        let ours = BootDevices::from_list(Some(vec!["10000.pci".into(), "4010000000.pcie".into()]));
+        assert!(ours.allows(s, &vda1));
+        assert!(!ours.allows(s, &vdb1));
+        let pci = BootDevices::Only(vec!["pci0000:00/0000:00:04.0".into()]);
+        assert!(pci.allows(s, &vdb1));
+        // A key that names nothing allows nothing.
+        assert!(!BootDevices::Only(Vec::new()).allows(s, &vda1));
+        assert_eq!(BootDevices::from_list(None), BootDevices::Any);
+
+        let dev = tempfile::tempdir().unwrap();
+        let ops = crate::FakeDeviceOps::default();
+        create_block_device_node(dev.path(), &vda1, &ops, None, false).unwrap();
+        assert!(ops
+            .read_link(&dev.path().join("block/by-name/microdroid-vendor"))
+            .is_err());
+        create_block_device_node(dev.path(), &vda1, &ops, None, true).unwrap();
+        assert_eq!(
+            ops.read_link(&dev.path().join("block/by-name/microdroid-vendor"))
+                .unwrap(),
+            dev.path().join("block/vda1")
+        );
+    }
+
+    /// ueventd over the fixture tree: the by-name link follows `boot_devices`, the node
+    /// is made either way.
+    #[test]
+    fn the_daemon_links_only_partitions_on_boot_devices() {
+        struct NoProps;
+        impl crate::PropertySetter for NoProps {
+            fn set(&self, _: &str, _: &str) -> Result<(), String> {
+                Ok(())
+            }
+            fn get(&self, _: &str) -> Option<String> {
+                None
+            }
+        }
+        let sys = sysfs_tree();
+        let devpath =
+            "/devices/platform/4010000000.pcie/pci0000:00/0000:00:02.0/virtio1/block/vda/vda1";
+        let mut msg = format!("add@{devpath}\0").into_bytes();
+        for f in [
+            "ACTION=add".to_owned(),
+            format!("DEVPATH={devpath}"),
+            "SUBSYSTEM=block".into(),
+            "MAJOR=254".into(),
+            "MINOR=1".into(),
+            "DEVNAME=vda1".into(),
+            "DEVTYPE=partition".into(),
+            "PARTN=1".into(),
+            "PARTNAME=microdroid-vendor".into(),
+        ] {
+            msg.extend_from_slice(f.as_bytes());
+            msg.push(0);
+        }
+        let ev = crate::parse_uevent(&msg).unwrap();
+        for (boot, linked) in [
+            (BootDevices::Any, true),
+            (BootDevices::Only(vec!["4010000000.pcie".into()]), true),
+            (BootDevices::Only(vec!["10000.pci".into()]), false),
+        ] {
+            let dev = tempfile::tempdir().unwrap();
+            let ops = crate::FakeDeviceOps::default();
+            let mut u = crate::Ueventd::new(
+                crate::UeventdConfig::default(),
+                dev.path().to_path_buf(),
+                sys.path().to_path_buf(),
+                &ops,
+                &NoProps,
+                &crate::NoopLabeler,
+                None,
+            );
+            u.boot_devices = boot.clone();
+            u.handle_uevent(&ev).unwrap();
+            assert!(
+                ops.entry(&dev.path().join("block/vda1")).is_some(),
+                "{boot:?}"
+            );
+            assert_eq!(
+                ops.read_link(&dev.path().join("block/by-name/microdroid-vendor"))
+                    .is_ok(),
+                linked,
+                "{boot:?}"
+            );
+        }
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! [`ModaliasHandler`] (module loading).
 //!
 //! Node paths follow AOSP: block devices `/dev/block/<basename DEVPATH>` with
-//! `/dev/block/by-name/<PARTNAME>` (every partition, DESIGN §6) and, for device-mapper
+//! `/dev/block/by-name/<PARTNAME>` (every named partition, or only those on
+//! `androidboot.boot_devices` when it is set: [`Ueventd::boot_devices`]) and, for device-mapper
 //! devices, `/dev/block/mapper/<dm name>` and `/dev/block/mapper/by-uuid/<uuid>` (read
 //! from `/sys/<DEVPATH>/dm/`); a `subsystem` section's `dirname`/`devname`; USB devices
 //! `/dev/<DEVNAME>` or `/dev/bus/usb/BBB/DDD`; other `usb*` subsystems are ignored;
@@ -22,7 +23,7 @@ use std::time::Instant;
 
 use crate::block::{
     by_name_link_path, create_block_device_node, make_link, make_node, remove_link_to, remove_node,
-    BlockDevice, NodeAttrs,
+    BlockDevice, BootDevices, NodeAttrs,
 };
 use crate::coldboot::{ColdbootReport, ColdbootWalk};
 use crate::config::{DevnameSource, UeventdConfig};
@@ -106,6 +107,8 @@ pub struct Ueventd<'a> {
     pub labeler: &'a dyn NodeLabeler,
     /// Module loader for MODALIAS (used only with `modalias_handling enabled`).
     pub modalias: Option<&'a dyn ModaliasHandler>,
+    /// Whose partitions get by-name links (`androidboot.boot_devices`; default: all).
+    pub boot_devices: BootDevices,
     links: HashMap<String, Vec<PathBuf>>,
     aliases: HashSet<String>,
     firmware: Vec<JoinHandle<FirmwareOutcome>>,
@@ -131,6 +134,7 @@ impl<'a> Ueventd<'a> {
             props,
             labeler,
             modalias,
+            boot_devices: BootDevices::Any,
             links: HashMap::new(),
             aliases: HashSet::new(),
             firmware: Vec::new(),
@@ -374,10 +378,25 @@ impl<'a> Ueventd<'a> {
             Some(dev) => {
                 // The node and by-name link, made as the first stage makes them.
                 by_name = by_name_link_path(&self.dev_root, &dev);
+                let on_boot_device = self.boot_devices.allows(&self.sys_root, &dev);
+                if by_name.is_some() && !on_boot_device {
+                    log::info!(
+                        "ueventd: no by-name link for {}: {}",
+                        dev.name,
+                        self.boot_devices.refusal(&self.sys_root, &dev)
+                    );
+                    by_name = None;
+                }
                 if let Some(parent) = by_name.as_deref().and_then(Path::parent) {
                     self.mkdir_labelled(parent)?;
                 }
-                match create_block_device_node(&self.dev_root, &dev, self.ops, perms) {
+                match create_block_device_node(
+                    &self.dev_root,
+                    &dev,
+                    self.ops,
+                    perms,
+                    on_boot_device,
+                ) {
                     Ok(_) => {
                         if let Some(link) = &by_name {
                             self.labeler.label(link, S_IFLNK | 0o777);
@@ -514,11 +533,14 @@ impl<'a> Ueventd<'a> {
         }))
     }
 
-    /// `/dev/block/by-name/<PARTNAME>` and the device-mapper links.
+    /// `/dev/block/by-name/<PARTNAME>` (on a boot device) and the device-mapper links.
     fn block_links(&self, ev: &Uevent) -> Vec<String> {
         let mut links = Vec::new();
         if let Some(dev) = BlockDevice::from_uevent(ev) {
-            if let Some(name) = dev.by_name() {
+            if let Some(name) = dev
+                .by_name()
+                .filter(|_| self.boot_devices.allows(&self.sys_root, &dev))
+            {
                 links.push(format!("/dev/block/by-name/{name}"));
             }
         }

@@ -34,8 +34,8 @@ pub mod uevent;
 pub use android_ids::resolve_id;
 pub use applet::{applet_main, Hooks};
 pub use block::{
-    create_block_device_node, find_by_partname, remove_block_device_node, sanitize_partition_name,
-    scan_block_devices, BlockDevice,
+    boot_device_of, create_block_device_node, find_by_partname, remove_block_device_node,
+    sanitize_partition_name, scan_block_devices, BlockDevice, BootDevices,
 };
 pub use coldboot::ColdbootReport;
 pub use config::{

@@ -115,7 +115,7 @@ fn create_node_and_by_name_link_default_permissions() {
     let fx = Fixture::new();
     let ops = FakeDeviceOps::new();
     let dev = vendor_dev("vda2", 2, Some("microdroid-vendor"));
-    let node_path = create_block_device_node(&fx.dev, &dev, &ops, None).unwrap();
+    let node_path = create_block_device_node(&fx.dev, &dev, &ops, None, true).unwrap();
     assert_eq!(node_path, fx.dev("block/vda2"));
     assert_eq!(
         ops.ops(),
@@ -152,7 +152,7 @@ fn create_node_and_by_name_link_default_permissions() {
     );
     // Idempotent: a second call changes nothing but ownership and mode.
     ops.clear_ops();
-    create_block_device_node(&fx.dev, &dev, &ops, None).unwrap();
+    create_block_device_node(&fx.dev, &dev, &ops, None, true).unwrap();
     assert!(ops.ops().iter().all(|op| !matches!(op, Op::Mkdir { .. })));
 }
 
@@ -164,7 +164,7 @@ fn create_node_with_permissions_fixes_an_existing_node() {
     ops.add_node(&fx.dev("block/vda1"), NodeKind::Block, 0o600, 254, 1);
     let perms = Permissions::new("/dev/block/vda1", 0o640, 0, 1000, false);
     let dev = vendor_dev("vda1", 1, Some("a b/c"));
-    create_block_device_node(&fx.dev, &dev, &ops, Some(&perms)).unwrap();
+    create_block_device_node(&fx.dev, &dev, &ops, Some(&perms), true).unwrap();
     assert_eq!(
         node(&ops, &fx.dev("block/vda1")),
         Some((NodeKind::Block, 0o640, 254, 1, 0, 1000))
@@ -179,9 +179,16 @@ fn create_node_with_permissions_fixes_an_existing_node() {
 fn by_name_conflict_is_reported_and_the_first_link_kept() {
     let fx = Fixture::new();
     let ops = FakeDeviceOps::new();
-    create_block_device_node(&fx.dev, &vendor_dev("vda1", 1, Some("vendor")), &ops, None).unwrap();
+    create_block_device_node(
+        &fx.dev,
+        &vendor_dev("vda1", 1, Some("vendor")),
+        &ops,
+        None,
+        true,
+    )
+    .unwrap();
     let second = vendor_dev("vdb1", 17, Some("vendor"));
-    match create_block_device_node(&fx.dev, &second, &ops, None) {
+    match create_block_device_node(&fx.dev, &second, &ops, None, true) {
         Err(UeventdError::LinkConflict {
             existing, wanted, ..
         }) => {
@@ -204,8 +211,8 @@ fn remove_only_unlinks_links_to_this_node() {
     let ops = FakeDeviceOps::new();
     let a = vendor_dev("vda1", 1, Some("vendor"));
     let b = vendor_dev("vdb1", 17, Some("vendor"));
-    create_block_device_node(&fx.dev, &a, &ops, None).unwrap();
-    let _ = create_block_device_node(&fx.dev, &b, &ops, None);
+    create_block_device_node(&fx.dev, &a, &ops, None, true).unwrap();
+    let _ = create_block_device_node(&fx.dev, &b, &ops, None, true);
     remove_block_device_node(&fx.dev, &b, &ops).unwrap();
     assert!(ops.entry(&fx.dev("block/vdb1")).is_none());
     assert_eq!(
@@ -226,7 +233,7 @@ fn unsafe_block_names_are_refused() {
     for name in ["..", "a/b", "", "."] {
         let dev = vendor_dev(name, 1, None);
         assert!(matches!(
-            create_block_device_node(&fx.dev, &dev, &ops, None),
+            create_block_device_node(&fx.dev, &dev, &ops, None, true),
             Err(UeventdError::UnsafeName { .. })
         ));
     }
@@ -743,7 +750,7 @@ fn real_ops_on_a_temporary_directory() {
     if unsafe { libc::geteuid() } == 0 {
         let dev_root = dir.path().join("dev");
         let dev = vendor_dev("vda9", 9, Some("realpart"));
-        let node = create_block_device_node(&dev_root, &dev, &ops, None).unwrap();
+        let node = create_block_device_node(&dev_root, &dev, &ops, None, true).unwrap();
         let md = std::fs::symlink_metadata(&node).unwrap();
         use std::os::unix::fs::{FileTypeExt, MetadataExt};
         assert!(md.file_type().is_block_device());

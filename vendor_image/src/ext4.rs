@@ -85,7 +85,7 @@ fn epoch() -> u64 {
 }
 
 /// Runs a tool to completion; returns its standard error.
-fn run(tool: &'static str, cmd: &mut Command, stdin: Option<&str>) -> Result<String> {
+pub(crate) fn run(tool: &'static str, cmd: &mut Command, stdin: Option<&str>) -> Result<String> {
     let mut child = cmd
         .stdin(if stdin.is_some() {
             Stdio::piped()
@@ -241,4 +241,77 @@ pub fn build_ext4_labelled(
         });
     }
     Ok(())
+}
+
+/// What [`extract`] copied out of an image, and what it did not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extracted {
+    /// Requested paths the image does not have.
+    pub missing: Vec<String>,
+    /// Symbolic links found (image path, target): removed from the copy, so nothing on
+    /// the host is reached through them.
+    pub symlinks: Vec<(String, String)>,
+    /// Other complaints of debugfs (one line each).
+    pub notes: Vec<String>,
+}
+
+/// Copies the directories `paths` (absolute, in the image) of the ext4 image `img` into
+/// `dest` without mounting it (`debugfs -R "rdump …"`): `/etc` becomes `dest/etc`.
+/// Symbolic links are removed from the copy and listed. An image debugfs cannot open is
+/// an error.
+pub fn extract(img: &Path, paths: &[&str], dest: &Path) -> Result<Extracted> {
+    let mut request = String::from("rdump");
+    for p in paths {
+        if p.chars().any(|c| c.is_whitespace() || c == '"') {
+            return Err(Error::Invalid(format!("path {p:?} has blanks or quotes")));
+        }
+        request.push(' ');
+        request.push_str(p);
+    }
+    request.push_str(&format!(" {}", dest.display()));
+    let stderr = run(
+        "debugfs",
+        Command::new("debugfs").arg("-R").arg(&request).arg(img),
+        None,
+    )?;
+    let mut out = Extracted::default();
+    for line in stderr.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with("debugfs ") {
+            continue;
+        }
+        if line.contains("while trying to open") || line.contains("Bad magic number") {
+            return Err(Error::Tool {
+                tool: "debugfs",
+                status: "cannot open the ext4 image".into(),
+                stderr: line.to_owned(),
+            });
+        }
+        match line.strip_suffix(": File not found by ext2_lookup") {
+            Some(p) if paths.contains(&p) => out.missing.push(p.to_owned()),
+            _ => out.notes.push(line.to_owned()),
+        }
+    }
+    let mut stack = vec![dest.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let Ok(t) = e.file_type() else { continue };
+            if t.is_symlink() {
+                let target = std::fs::read_link(&p)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_default();
+                let inside = p.strip_prefix(dest).unwrap_or(&p);
+                out.symlinks
+                    .push((format!("/{}", inside.display()), target));
+                std::fs::remove_file(&p).map_err(io_err(format!("removing {}", p.display())))?;
+            } else if t.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    out.symlinks.sort();
+    Ok(out)
 }

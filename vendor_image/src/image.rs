@@ -33,6 +33,9 @@ pub struct VendorImageOptions {
     /// Label every file from this file_contexts (as mounted at `/vendor`), like AOSP's
     /// e2fsdroid; `None` writes no labels.
     pub file_contexts: Option<PathBuf>,
+    /// Set the hashtree descriptor's `check_at_most_once` flag (avbtool
+    /// `--check_at_most_once`).
+    pub check_at_most_once: bool,
 }
 
 impl VendorImageOptions {
@@ -48,6 +51,7 @@ impl VendorImageOptions {
             partition_size: None,
             threads: 0,
             file_contexts: None,
+            check_at_most_once: false,
         }
     }
 }
@@ -128,6 +132,7 @@ pub fn build_vendor_image(
             algorithm,
             key: Some(&key),
             rollback_index: opts.rollback_index,
+            check_at_most_once: opts.check_at_most_once,
             threads: opts.threads,
             ..Default::default()
         },

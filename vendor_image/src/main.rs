@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use avb::{Algorithm, Descriptor};
 use clap::{Parser, Subcommand};
-use vendor_image::{dtb, VendorImageOptions, DEFAULT_PARTITION_NAME};
+use vendor_image::{dtb, explain, VendorImageOptions, DEFAULT_PARTITION_NAME};
 
 #[derive(Parser)]
 #[command(
@@ -79,6 +79,51 @@ enum Cmd {
         /// PEM RSA private key that re-signs the host image's vbmeta.
         #[arg(long)]
         key: PathBuf,
+    },
+    /// Say what the guest's first stage will do with an image, without booting: its own
+    /// decisions on these inputs, phase by phase, and the FIRST_STAGE_FATAL line it
+    /// would print (or ok); the AVB summary, the hash-tree check, the dm-verity table,
+    /// the DICE node, the module plan against a kernel and the lint of the image's rc,
+    /// ueventd.rc and file_contexts. Exit status 0 when the guest gets through the first
+    /// stage with an intact hash tree, 1 when not.
+    #[command(group(clap::ArgGroup::new("digest_source").required(true).args(["dtb", "digest", "no_digest"])))]
+    Explain {
+        /// The vendor partition image.
+        #[arg(long)]
+        image: PathBuf,
+        /// The guest's DTB: /avf/vendor_hashtree_descriptor_root_digest and
+        /// /chosen/avf,strict-boot as the guest reads them.
+        #[arg(long)]
+        dtb: Option<PathBuf>,
+        /// The digest property's value, verbatim (not validated: the guest does that).
+        #[arg(long)]
+        digest: Option<String>,
+        /// No digest in the device tree.
+        #[arg(long)]
+        no_digest: bool,
+        /// The kernel command line (default: what the host passes with a vendor image).
+        #[arg(long, default_value = "androidboot.microdroid.mount_vendor=1")]
+        cmdline: String,
+        /// A /proc/bootconfig file.
+        #[arg(long)]
+        bootconfig: Option<PathBuf>,
+        /// Strict boot (also set by the DTB's /chosen/avf,strict-boot).
+        #[arg(long)]
+        strict: bool,
+        /// The guest kernel's release (uname -r), for the vendor module pass.
+        #[arg(long, requires = "modules_dir")]
+        kernel_release: Option<String>,
+        /// That kernel's module tree (/lib/modules/<release>): its version magic,
+        /// machine and modules.builtin.
+        #[arg(long, requires = "kernel_release")]
+        modules_dir: Option<PathBuf>,
+        /// The initramfs's first-stage module directory (its /lib/modules), to predict
+        /// that pass too.
+        #[arg(long)]
+        first_stage_modules: Option<PathBuf>,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the device-tree digest value of a verified image.
     Digest {
@@ -267,6 +312,20 @@ fn info(image: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Reads a bootconfig file as the guest reads `/proc/bootconfig` (bounded, invalid UTF-8
+/// replaced).
+fn read_bootconfig(p: &Path) -> Result<String> {
+    let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+    if bytes.len() as u64 > boot_config::MAX_KERNEL_PARAMS {
+        bail!(
+            "{} is larger than the {} bytes the guest reads",
+            p.display(),
+            boot_config::MAX_KERNEL_PARAMS
+        );
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 fn write_private(path: &Path, data: &[u8]) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
@@ -327,6 +386,51 @@ fn main() -> Result<()> {
             }
         }
         Cmd::Info { image } => info(&image)?,
+        Cmd::Explain {
+            image,
+            dtb,
+            digest,
+            no_digest: _,
+            cmdline,
+            bootconfig,
+            strict,
+            kernel_release,
+            modules_dir,
+            first_stage_modules,
+            json,
+        } => {
+            let inputs = explain::Inputs {
+                image,
+                digest: match (dtb, digest) {
+                    (Some(p), _) => explain::DigestSource::Dtb(p),
+                    (None, Some(d)) => explain::DigestSource::Value(d.into_bytes()),
+                    (None, None) => explain::DigestSource::Absent,
+                },
+                cmdline,
+                bootconfig: bootconfig
+                    .as_deref()
+                    .map(read_bootconfig)
+                    .transpose()?
+                    .unwrap_or_default(),
+                strict,
+                kernel: kernel_release
+                    .zip(modules_dir)
+                    .map(|(release, modules_dir)| explain::KernelTarget {
+                        release,
+                        modules_dir,
+                    }),
+                first_stage_modules,
+            };
+            let x = explain::explain(&inputs)?;
+            if json {
+                println!("{}", explain::to_json(&x));
+            } else {
+                print!("{}", explain::to_text(&x));
+            }
+            if !x.boots() {
+                std::process::exit(1);
+            }
+        }
         Cmd::AddReferenceDigest {
             host_image,
             vendor_image,

@@ -18,6 +18,11 @@ commands:
                            the guest size budget (the README's test command)
   demo                     install what is missing and boot the aarch64 guest, showing the
                            boot log and the phase timeline (the README's run command)
+  boot --vendor-image IMG [--strict] [--debuggable] [--digest HEX]
+                           boot a vendor image in the tests' aarch64 VM (GPT disk and DTB
+                           with its digest made on the fly; strict: the open-dice driver
+                           with the sample handover), print the console, the timeline,
+                           the outcome and `vendor_image explain`'s prediction beside it
   artifacts --arch <aarch64|x86_64> --out DIR
                            write DIR/vmlinuz and DIR/initramfs.img exactly as the tests
                            boot them
@@ -36,6 +41,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => steps::test(&args[1..]),
         Some("demo") => steps::demo(&args[1..]),
+        Some("boot") => steps::boot(&args[1..]),
         Some("artifacts") => steps::artifacts(&args[1..]),
         Some("bench") => steps::bench(&args[1..]),
         Some("fuzz") => steps::fuzz(&args[1..]),

@@ -18,7 +18,14 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("libssl-dev", "static OpenSSL (x86_64 guest, host tools)"),
     ("libssl-dev:arm64", "static OpenSSL for the aarch64 guest"),
     ("pkg-config", "openssl-sys finds OpenSSL"),
-    ("e2fsprogs", "mke2fs -d builds the vendor ext4 image"),
+    (
+        "e2fsprogs",
+        "mke2fs -d builds the vendor ext4 image; debugfs reads it for vendor_image explain",
+    ),
+    (
+        "zstd",
+        "vendor_image explain reads .ko.zst modules (xz-utils: .ko.xz)",
+    ),
     (
         "cryptsetup-bin",
         "veritysetup: hash tree oracle and benchmark",
@@ -38,7 +45,11 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("cpio", "cpio: initramfs format check in tests"),
     (
         "make",
-        "builds the open-dice stand-in kernel module for the DICE tests",
+        "builds Linux's open-dice driver as a module for the DICE tests and the demo",
+    ),
+    (
+        "xz-utils",
+        "tar -J: takes open-dice.c out of Debian's linux-source tarball",
     ),
 ];
 

@@ -168,6 +168,14 @@ pub fn demo(args: &[String]) -> Result<(), Error> {
     run(&mut c)
 }
 
+/// `cargo xtask boot --vendor-image IMG [--strict] [--debuggable] [--digest HEX]`.
+pub fn boot(args: &[String]) -> Result<(), Error> {
+    setup::all()?;
+    let mut c = harness(&["boot"]);
+    c.args(args);
+    run(&mut c)
+}
+
 /// `cargo xtask artifacts --arch A --out DIR`.
 pub fn artifacts(args: &[String]) -> Result<(), Error> {
     setup::all()?;

@@ -4,7 +4,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use avb::{add_hashtree_footer, Algorithm, HashtreeFooterInfo, HashtreeFooterOptions, SigningKey};
+use avb::{
+    add_hashtree_footer, Algorithm, AvbFooter, HashtreeDescriptor, HashtreeFooterInfo,
+    HashtreeFooterOptions, SigningKey,
+};
 
 pub const NAME: &str = "microdroid-vendor";
 
@@ -60,4 +63,44 @@ pub fn build_image(
     .unwrap();
     let bytes = std::fs::read(&path).unwrap();
     (dir, path, info, bytes)
+}
+
+/// A valid sha256 hashtree descriptor for `name` over 129 data blocks, the tree right
+/// after them (3 blocks), with `flags`.
+pub fn hashtree_desc(name: &str, flags: u32) -> HashtreeDescriptor {
+    HashtreeDescriptor {
+        dm_verity_version: 1,
+        image_size: 129 * 4096,
+        tree_offset: 129 * 4096,
+        tree_size: 3 * 4096,
+        data_block_size: 4096,
+        hash_block_size: 4096,
+        fec_num_roots: 0,
+        fec_offset: 0,
+        fec_size: 0,
+        hash_algorithm: "sha256".into(),
+        partition_name: name.into(),
+        salt: vec![1; 32],
+        root_digest: vec![2; 32],
+        flags,
+    }
+}
+
+/// A partition: `data_len` zero bytes, `vbmeta`, padding to a block, a footer block with
+/// `original` as the original image size.
+pub fn partition_with(vbmeta: &[u8], data_len: usize, original: u64) -> Vec<u8> {
+    let mut p = vec![0u8; data_len];
+    let vb = p.len() as u64;
+    p.extend_from_slice(vbmeta);
+    p.resize(p.len().div_ceil(4096) * 4096 + 4096, 0);
+    let f = AvbFooter {
+        version_major: 1,
+        version_minor: 0,
+        original_image_size: original,
+        vbmeta_offset: vb,
+        vbmeta_size: vbmeta.len() as u64,
+    };
+    let n = p.len();
+    p[n - 64..].copy_from_slice(&f.to_bytes());
+    p
 }

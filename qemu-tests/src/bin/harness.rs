@@ -30,6 +30,22 @@ enum Cmd {
     },
     /// Boot the aarch64 guest, showing the boot log and the phase timeline.
     Demo,
+    /// Boot a vendor image in the tests' VM; show the console, the phase timeline, the
+    /// outcome and `vendor_image explain`'s prediction beside it.
+    Boot {
+        /// The vendor partition image.
+        #[arg(long)]
+        vendor_image: PathBuf,
+        /// Strict boot, with Linux's open-dice driver over AOSP's sample handover.
+        #[arg(long)]
+        strict: bool,
+        /// androidboot.microdroid.debuggable=1 on the command line.
+        #[arg(long)]
+        debuggable: bool,
+        /// The device tree's digest value (default: the image's root digest).
+        #[arg(long)]
+        digest: Option<String>,
+    },
     /// Run a benchmark: hashtree, dice, boot, modprobe.
     Bench {
         /// Which benchmark.
@@ -81,6 +97,17 @@ fn main() -> Result<()> {
             );
         }
         Cmd::Demo => demo()?,
+        Cmd::Boot {
+            vendor_image,
+            strict,
+            debuggable,
+            digest,
+        } => boot_image(qemu_tests::boot_image::BootImage {
+            image: vendor_image,
+            strict,
+            debuggable,
+            digest,
+        })?,
         Cmd::Bench { name, rounds } => match name.as_str() {
             "hashtree" => bench::hashtree(rounds.unwrap_or(5))?,
             "dice" => bench::dice(rounds.unwrap_or(500))?,
@@ -98,36 +125,94 @@ fn demo() -> Result<()> {
     d.guest.echo = true;
     let k = &d.guest.kernel;
     println!(
-        "demo: vendor image {} bytes, root digest {}, {} vendor modules; booting {} ({}) under QEMU TCG\n",
+        "demo: vendor image {} bytes, root digest {}, {} vendor modules; booting {} ({}) under QEMU TCG",
         d.vendor.partition_size,
         d.vendor.root_digest_hex,
         d.modules.len(),
         k.release,
         k.package_version
     );
-    let log = d.guest.boot()?;
+    println!(
+        "demo: strict boot (/chosen/avf,strict-boot), Linux's open-dice driver (drivers/misc/open-dice.c \
+         of linux-source {}) as a first-stage module over {} bytes at {:#x} holding AOSP's sample handover\n",
+        k.package_version, d.region.size, d.region.base
+    );
+    let (log, region_after) = qemu_tests::demo::boot(&d)?;
     println!("\n==== phase timeline (guest CLOCK_MONOTONIC) ====");
     print!("{}", log.timeline_table());
-    let outcome = qemu_tests::demo::check(&d, &log)?;
+    let outcome = qemu_tests::demo::check(&d, &log, &region_after)?;
     println!("\n==== modules ====");
     for l in log.grep("modules pass=") {
         println!("  {}", l.trim_start_matches("first_stage: "));
     }
-    println!("\n==== SELinux labels in the guest (permissive test policy) ====");
+    println!(
+        "\n==== SELinux (enforcing: the shipped policy plus the probes' test_probe module; avc denials: 0) ===="
+    );
+    for l in &outcome.selinux {
+        println!("  {}", l.trim_start_matches("DEMO "));
+    }
     for l in log
         .lines()
         .filter(|l| l.starts_with('/') && l.contains("\tu:"))
     {
         println!("  {}", l.replace('\t', "  "));
     }
-    println!("\n==== DICE chain from the guest (verified on the host) ====");
+    println!("\n==== DICE ====");
+    for l in log.grep("dice: ") {
+        println!("  {}", l.trim_start_matches("first_stage: "));
+    }
+    println!(
+        "  the DICE region ({} bytes at {:#x}) read back from guest memory through the QEMU monitor after power-off: all zeros",
+        d.region.size, d.region.base
+    );
+    println!("  chain from the guest (verified on the host):");
     for l in &outcome.chain {
-        println!("  {l}");
+        println!("    {l}");
     }
     println!(
         "\nguest powered off cleanly after {:.1} s of QEMU wall time",
         log.elapsed.as_secs_f64()
     );
+    Ok(())
+}
+
+fn boot_image(b: qemu_tests::boot_image::BootImage) -> Result<()> {
+    println!(
+        "boot: {} on the aarch64 test VM ({}strict boot{}); it powers off when boot completes\n",
+        b.image.display(),
+        if b.strict { "" } else { "not a " },
+        if b.debuggable {
+            ", debuggable=1 on the command line"
+        } else {
+            ""
+        }
+    );
+    let booted = qemu_tests::boot_image::boot(&b)?;
+    let log = &booted.log;
+    println!("\n==== phase timeline (guest CLOCK_MONOTONIC) ====");
+    print!("{}", log.timeline_table());
+    println!("\n==== outcome ====");
+    println!("  guest:   {}", qemu_tests::boot_image::outcome(log));
+    println!(
+        "  explain: {}",
+        booted
+            .explanation
+            .fatal_line()
+            .unwrap_or_else(|| "ok".to_owned())
+    );
+    println!(
+        "  {}",
+        if booted.agree {
+            "explain's prediction agrees with the guest"
+        } else {
+            "explain's prediction DIFFERS from the guest"
+        }
+    );
+    println!("\n==== vendor_image explain on the same inputs ====");
+    print!("{}", vendor_image::explain::to_text(&booted.explanation));
+    if !booted.agree {
+        bail!("explain's prediction differs from the guest's outcome");
+    }
     Ok(())
 }
 

@@ -107,27 +107,42 @@ fn several_files_merge_and_bad_lines_warn() {
     )
     .expect("write");
     let vendor = vendor.to_str().expect("utf8").to_owned();
-    let (status, out, err) = call(&[
-        "sepolicy",
-        "lookup",
-        "-f",
-        &plat,
-        "-f",
-        &vendor,
-        "/x/y",
-        "/vendor/z",
-    ]);
+    let lookup = |vendor_flag: &str| {
+        call(&[
+            "sepolicy",
+            "lookup",
+            "-f",
+            &plat,
+            vendor_flag,
+            &vendor,
+            "/x/y",
+            "/vendor/z",
+        ])
+    };
+    // -f reads the file as matchpathcon does, whatever it is called.
+    let (status, out, err) = lookup("-f");
     assert_eq!(status, 0);
-    // /x/y in a vendor file is a treble violation: skipped with a warning.
+    assert_eq!(
+        out,
+        "/x/y\tu:object_r:vendor_x:s0\n/vendor/z\tu:object_r:vz:s0\n"
+    );
+    assert!(err.contains(":2: line is missing fields"), "{err}");
+    assert!(!err.contains("treble"), "{err}");
+    // --partner applies the Treble rule: /x/y is skipped with a warning.
+    let (status, out, err) = lookup("--partner");
+    assert_eq!(status, 0);
     assert_eq!(
         out,
         "/x/y\tu:object_r:plat:s0\n/vendor/z\tu:object_r:vz:s0\n"
     );
-    assert!(err.contains(":2: line is missing fields"), "{err}");
     assert!(
         err.contains("vendor_file_contexts:1:") && err.contains("treble violation"),
         "{err}"
     );
+    // The rule follows the flag: a plat-named file read with --partner is judged too.
+    let (_, out, err) = call(&["sepolicy", "lookup", "--partner", &plat, "/x/y"]);
+    assert_eq!(out, "/x/y\t<<none>>\n");
+    assert!(err.contains("treble violation"), "{err}");
 }
 
 #[test]
@@ -138,6 +153,8 @@ fn usage_errors() {
         &["sepolicy", "frobnicate"],
         &["sepolicy", "lookup", "-f", &fc],
         &["sepolicy", "lookup", "-f"],
+        &["sepolicy", "lookup", "--partner"],
+        &["sepolicy", "lookup", "--bogus", &fc, "/x"],
         &["sepolicy", "lookup", "-m", "bogus", "-f", &fc, "/x"],
         &["sepolicy", "lookup", "-R", "-f", &fc, "/x"],
         &["sepolicy", "restorecon", "-m", "file", "/x"],
@@ -174,7 +191,7 @@ fn option_grouping() {
     )
     .expect("parse");
     assert!(opts.recursive && opts.dry_run && opts.verbose);
-    assert_eq!(opts.files, [PathBuf::from("FILE")]);
+    assert_eq!(opts.files, [ContextsFile::plain("FILE")]);
     assert_eq!(opts.paths, os(&["a", "b", "-c"]));
     let opts = parse_options(&os(&["-mdir", "-", "x"]), b"", true).expect("parse");
     assert_eq!(opts.kind, Some(FileKind::Dir));

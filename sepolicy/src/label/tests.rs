@@ -319,3 +319,37 @@ fn system_xattr_on_a_real_file() {
         Err(e) => panic!("{e}"),
     }
 }
+
+#[test]
+fn mount_points_are_labelled_or_skipped() {
+    // The host's /dev has /dev/pts and /dev/shm mounted on it (when it does not,
+    // there is nothing to test here).
+    let dev = fs::symlink_metadata("/dev").expect("/dev").dev();
+    let mounts: Vec<&str> = ["/dev/pts", "/dev/shm"]
+        .into_iter()
+        .filter(|p| fs::symlink_metadata(p).is_ok_and(|m| m.dev() != dev))
+        .collect();
+    if mounts.is_empty() {
+        eprintln!("skipping: no mount points under the host's /dev");
+        return;
+    }
+    let fc = FileContexts::parse("/dev(/.*)? u:object_r:device:s0\n", "fc").contexts;
+    let fake = FakeXattr::new();
+    let plain = Labeler::new(&fc, &fake).with_dry_run(true);
+    let report = plain.restorecon(Path::new("/dev"), true).expect("walk");
+    assert_eq!(report.not_descended, mounts.len(), "{report}");
+    assert_eq!(report.mounts_skipped, 0);
+    let examined = report.examined;
+    let skipping = Labeler::new(&fc, &fake)
+        .with_dry_run(true)
+        .with_skip_mounts(true);
+    let report = skipping.restorecon(Path::new("/dev"), true).expect("walk");
+    assert_eq!(report.mounts_skipped, mounts.len(), "{report}");
+    assert_eq!(report.not_descended, 0);
+    assert_eq!(report.examined, examined - mounts.len());
+    assert!(
+        report.to_string().ends_with("mount points skipped"),
+        "{report}"
+    );
+    assert!(fake.sets().is_empty(), "a dry run writes nothing");
+}

@@ -13,6 +13,10 @@ impl PropertySetter for NoProps {
     fn set(&self, _: &str, _: &str) -> Result<(), String> {
         Ok(())
     }
+
+    fn get(&self, _: &str) -> Option<String> {
+        None
+    }
 }
 
 struct NoModules;

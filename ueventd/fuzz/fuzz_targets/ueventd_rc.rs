@@ -28,9 +28,11 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = config.subsystem("input");
-    // Raw fnmatch: first line is the pattern, the rest the string.
+    // A device-line pattern (ueventd's AOSP rules over the shared fnmatch): first line is
+    // the pattern, the rest the path.
     if let Some((pattern, rest)) = text.split_once('\n') {
-        let _ = ueventd::fnmatch(pattern, rest, true);
-        let _ = ueventd::fnmatch(pattern, rest, false);
+        for no_fnm_pathname in [false, true] {
+            let _ = ueventd::PathPattern::new(pattern, no_fnm_pathname).matches(rest);
+        }
     }
 });
