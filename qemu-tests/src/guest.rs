@@ -28,18 +28,6 @@ pub const FIRST_STAGE_MODULES: &[&str] = &[
     "dm_verity",
 ];
 
-/// Names the multi-call binary answers to, linked from `/system/bin`.
-pub const APPLET_LINKS: &[&str] = &[
-    "init",
-    "ueventd",
-    "modprobe",
-    "sepolicy",
-    "restorecon",
-    "setprop",
-    "getprop",
-    "dice_next",
-];
-
 /// The target directory for guest builds (separate from the host's, so a guest build
 /// started from inside `cargo test` never waits on the outer cargo's lock).
 pub fn guest_target_dir() -> PathBuf {
@@ -115,7 +103,8 @@ pub fn base_initramfs(arch: Arch, kernel: &Kernel) -> Result<Archive, HarnessErr
     let init = build_init(arch)?;
     let mut a = Archive::new();
     a.add_host_file("/init", &init)?;
-    for name in APPLET_LINKS {
+    // The names the multi-call binary answers to, linked from /system/bin.
+    for name in first_stage_init::multicall::LINKS {
         a.add_symlink(&format!("/system/bin/{name}"), "/init")?;
     }
     initramfs::add_kernel_modules(
