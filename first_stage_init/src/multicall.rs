@@ -4,7 +4,7 @@
 //! | invoked as | applet |
 //! | --- | --- |
 //! | `init` with pid 1 (arguments other than `second_stage` ignored) | the first stage |
-//! | `init second_stage` (pid 1) | the rc interpreter (`init_rc`) |
+//! | `init second_stage` (pid 1, `/proc` mounted: exec'd by the first stage) | the rc interpreter (`init_rc`) |
 //! | `init --verify FILE…` | the host-side rc verifier |
 //! | `ueventd` | the device manager |
 //! | `modprobe` | AOSP-toolbox-style module loading |
@@ -80,14 +80,23 @@ pub const LINKS: &[&str] = &[
     "dice_next",
 ];
 
-/// Picks the applet for `args` (args[0] is the program name) and the current pid.
-pub fn select(args: &[OsString], pid: i32) -> Result<Applet, String> {
+/// Picks the applet for `args` (args[0] is the program name), the current pid, and
+/// whether procfs is mounted (`proc_mounted`).
+///
+/// As PID 1, `second_stage` selects the rc interpreter only once the first stage has run:
+/// the kernel hands every word of its command line without `=` to PID 1 as an argument,
+/// so a host could otherwise skip the first stage — `/vendor`'s verification, the DICE
+/// node and the SELinux policy — by adding the word `second_stage` (AOSP's init has this
+/// hole; pvmfw's command-line filter closes it there). **Ours:** the first stage mounts
+/// procfs before anything else and the kernel never does for an initramfs, so a PID 1
+/// without `/proc` is the kernel's `/init`, whatever its arguments say.
+pub fn select(args: &[OsString], pid: i32, proc_mounted: bool) -> Result<Applet, String> {
     let name = args
         .first()
         .and_then(|a| Path::new(a).file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let second_stage = args.get(1).is_some_and(|a| a == "second_stage");
+    let second_stage = args.get(1).is_some_and(|a| a == "second_stage") && proc_mounted;
     match name.as_str() {
         // As PID 1 only `second_stage` (AOSP's spelling) selects the rc interpreter; any
         // other argument is a word of the kernel command line the kernel passed on, which
@@ -151,7 +160,7 @@ fn dice_next_main(args: &[OsString]) -> i32 {
 pub fn main() -> i32 {
     let args: Vec<OsString> = std::env::args_os().collect();
     let root = Path::new("/");
-    let applet = select(&args, sys::getpid());
+    let applet = select(&args, sys::getpid(), Path::new("/proc/self").exists());
     if let Ok(a) = applet {
         crate::oom::set_applet(a);
     }
@@ -216,31 +225,34 @@ mod tests {
 
     #[test]
     fn selects_by_name_and_pid() {
-        assert_eq!(select(&args(&["/init"]), 1), Ok(Applet::FirstStage));
-        assert!(select(&args(&["/init"]), 42).is_err());
+        assert_eq!(select(&args(&["/init"]), 1, true), Ok(Applet::FirstStage));
+        assert!(select(&args(&["/init"]), 42, true).is_err());
         assert_eq!(
-            select(&args(&["/system/bin/init", "second_stage"]), 1),
+            select(&args(&["/system/bin/init", "second_stage"]), 1, true),
             Ok(Applet::SecondStage)
         );
         assert_eq!(
-            select(&args(&["init", "--verify", "x.rc"]), 42),
+            select(&args(&["init", "--verify", "x.rc"]), 42, true),
             Ok(Applet::SecondStage)
         );
         assert_eq!(
-            select(&args(&["/system/bin/ueventd"]), 7),
+            select(&args(&["/system/bin/ueventd"]), 7, true),
             Ok(Applet::Ueventd)
         );
-        assert_eq!(select(&args(&["modprobe", "-a"]), 7), Ok(Applet::Modprobe));
         assert_eq!(
-            select(&args(&["restorecon", "-R"]), 7),
+            select(&args(&["modprobe", "-a"]), 7, true),
+            Ok(Applet::Modprobe)
+        );
+        assert_eq!(
+            select(&args(&["restorecon", "-R"]), 7, true),
             Ok(Applet::Sepolicy)
         );
         assert_eq!(
-            select(&args(&["/system/bin/dice_next", "--output", "/o"]), 7),
+            select(&args(&["/system/bin/dice_next", "--output", "/o"]), 7, true),
             Ok(Applet::DiceNext)
         );
-        assert!(select(&args(&["/bin/frob"]), 1).is_err());
-        assert!(select(&[], 1).is_err());
+        assert!(select(&args(&["/bin/frob"]), 1, true).is_err());
+        assert!(select(&[], 1, true).is_err());
     }
 
     #[test]
@@ -249,16 +261,30 @@ mod tests {
         // `=` or `.` (0xa0 is a blank to it): AOSP's init runs its first stage whatever
         // they are, and so do we.
         assert_eq!(
-            select(&[OsString::from("/init"), OsString::from("U\u{a0}")], 1),
+            select(
+                &[OsString::from("/init"), OsString::from("U\u{a0}")],
+                1,
+                false
+            ),
+            Ok(Applet::FirstStage)
+        );
+        // `second_stage` from the kernel (no /proc yet) cannot skip the first stage;
+        // from the first stage's exec (procfs mounted) it selects the rc interpreter.
+        assert_eq!(
+            select(&args(&["/init", "second_stage"]), 1, false),
             Ok(Applet::FirstStage)
         );
         assert_eq!(
-            select(&args(&["/init", "quiet", "splash"]), 1),
+            select(&args(&["/system/bin/init", "second_stage"]), 1, true),
+            Ok(Applet::SecondStage)
+        );
+        assert_eq!(
+            select(&args(&["/init", "quiet", "splash"]), 1, true),
             Ok(Applet::FirstStage)
         );
         // Not as PID 1, arguments are the rc interpreter's to judge.
         assert_eq!(
-            select(&args(&["init", "frob"]), 42),
+            select(&args(&["init", "frob"]), 42, true),
             Ok(Applet::SecondStage)
         );
     }

@@ -238,7 +238,10 @@ const ZRAM_RC: &str = r#"on early-init
 /// command line (the kernel keeps the first 2 KiB, COMMAND_LINE_SIZE, and hands PID 1
 /// the words it splits off at its own blanks, 0xa0 among them), a second disk whose GPT
 /// partition name is not ASCII, and a vendor `modules.options` with bad lines: the guest
-/// boots the vendor flow, loads every vendor module, and powers off.
+/// boots the vendor flow, loads every vendor module, and powers off. The command line
+/// also carries the bare word `second_stage`, which the kernel hands to PID 1 as its
+/// argument: it must not make `/init` skip the first stage (no verified `/vendor`, no DICE
+/// node, no SELinux policy), so every first-stage phase still runs.
 #[test]
 fn hostile_command_line_partition_name_and_module_config_boot() {
     let mut g = Guest::new(A64).unwrap();
@@ -263,6 +266,7 @@ fn hostile_command_line_partition_name_and_module_config_boot() {
     .unwrap();
     g.disk(&odd, true);
     g.shutdown_when_booted().unwrap();
+    g.append.push("second_stage".into());
     let mut vm = g.vm().unwrap();
     let noise = random_bytes(17, 12 * 1024);
     let mut words = Vec::new();
