@@ -327,13 +327,12 @@ impl<'a> Boot<'a> {
         // The first-stage modules need only the initramfs and the command line: their
         // pass starts on its own thread now, while the boot's decisions are made and the
         // vendor steps that do not need every module run. The uevent socket is opened
-        // before any module loads, so the disk's uevents are queued for the partition
-        // search.
+        // right after the thread starts, while it reads and plans its `modules.*` (tens of
+        // ms before the first module loads), so the disk's uevents are queued for the
+        // partition search; the search also scans sysfs, so a uevent the socket missed
+        // is never lost.
         let job = self.first_stage_job();
         let loader = self.platform.module_loader();
-        let uevents = UeventSocket::open(DEFAULT_RCVBUF)
-            .inspect_err(|e| log::warn!("no uevent socket ({e}): the partition search polls sysfs"))
-            .ok();
         let done = OnceLock::new();
         let mut cfg = BootConfig::default();
         std::thread::scope(|s| -> Result<(), Fatal> {
@@ -350,6 +349,11 @@ impl<'a> Boot<'a> {
                 let _ = done.set((Instant::now(), ok));
                 outcome
             });
+            let uevents = UeventSocket::open(DEFAULT_RCVBUF)
+                .inspect_err(|e| {
+                    log::warn!("no uevent socket ({e}): the partition search polls sysfs")
+                })
+                .ok();
             let mut modules = FirstStageModules {
                 handle: Some(handle),
                 done: &done,

@@ -11,12 +11,12 @@ use modprobe::{LoadReport, ModuleDb, ModuleLoader, PlanOptions};
 
 use crate::fatal::{Fatal, Reason};
 
-/// Worker threads for a pass: one per CPU, at least 2, at most 8.
+/// Worker threads for a pass: one per CPU the boot may use, at least 2, at most 8. (The
+/// affinity mask alone: `std::thread::available_parallelism` also reads the cgroup
+/// files for a CPU quota, about 10 ms on the boot's critical path under TCG, and PID 1
+/// has none.)
 pub fn threads() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .clamp(2, 8)
+    crate::sys::cpus_allowed().unwrap_or(2).clamp(2, 8)
 }
 
 /// The outcome of one pass.

@@ -26,6 +26,16 @@ pub fn monotonic() -> Duration {
     }
 }
 
+/// How many CPUs the caller may run on (`sched_getaffinity`), if the kernel says.
+pub fn cpus_allowed() -> Option<usize> {
+    let set = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).ok()?;
+    Some(
+        (0..nix::sched::CpuSet::count())
+            .filter(|&i| set.is_set(i).unwrap_or(false))
+            .count(),
+    )
+}
+
 /// The process id of the caller.
 pub fn getpid() -> i32 {
     nix::unistd::getpid().as_raw()
