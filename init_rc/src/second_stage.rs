@@ -1,6 +1,6 @@
 //! The PID 1 second stage: argument parsing, loading the rc files, and the main loop — a
 //! `poll()` over the SIGCHLD signalfd and the property socket, with the interpreter's
-//! next timer (restart back-off, `wait` timeouts, shutdown deadlines) as the timeout.
+//! next timer (service restarts, `wait` timeouts, shutdown deadlines) as the timeout.
 //! One reaper owns every `waitpid` ([`Init::step`] drains exits with `WNOHANG` until none
 //! is left), so orphans re-parented to PID 1 are reaped too.
 //!
