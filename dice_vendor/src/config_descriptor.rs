@@ -80,7 +80,7 @@ mod tests {
             rkp_vm_marker: false,
         };
         assert_eq!(
-            crate::hex::encode(&abl.encode()),
+            avb::to_hex(&abl.encode()),
             "a43a000111716341424c3a00011172013a00011173f63a000111740a"
         );
         // v2: all five fields, multi-byte integers.
@@ -92,7 +92,7 @@ mod tests {
             rkp_vm_marker: true,
         };
         assert_eq!(
-            crate::hex::encode(&all.encode()),
+            avb::to_hex(&all.encode()),
             "a53a00011171764156422d776974682d612d6c6f6e6765722d6e616d653a000111721a123456783a00011173f63a000111741b00000001000000053a00011175f6"
         );
         assert_eq!(ConfigValues::default().encode(), [0xa0]);

@@ -109,7 +109,7 @@ mod tests {
         let mut okm = [0u8; 42];
         hkdf_sha512(&mut okm, &ikm, &salt, &info).unwrap();
         assert_eq!(
-            crate::hex::encode(&okm),
+            avb::to_hex(&okm),
             "832390086cda71fb47625bb5ceb168e4c8e26a1a16ed34d9fc7fe92c1481579338da362cb8d9f925d7cb"
         );
     }

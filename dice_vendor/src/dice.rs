@@ -130,9 +130,9 @@ pub struct InputValues {
 impl std::fmt::Debug for InputValues {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InputValues")
-            .field("code_hash", &crate::hex::encode(&self.code_hash))
+            .field("code_hash", &avb::to_hex(&self.code_hash))
             .field("config", &self.config)
-            .field("authority_hash", &crate::hex::encode(&self.authority_hash))
+            .field("authority_hash", &avb::to_hex(&self.authority_hash))
             .field("code_descriptor", &self.code_descriptor)
             .field("authority_descriptor", &self.authority_descriptor)
             .field("mode", &self.mode)
@@ -180,7 +180,7 @@ pub fn certificate_id(public_key: &[u8]) -> Result<[u8; ID_SIZE], DiceError> {
 
 /// The certificate ID as written in `iss`/`sub`: 40 lowercase hex characters.
 pub fn certificate_id_hex(public_key: &[u8]) -> Result<String, DiceError> {
-    Ok(crate::hex::encode(&certificate_id(public_key)?))
+    Ok(avb::to_hex(&certificate_id(public_key)?))
 }
 
 /// The next layer's CDIs (open-dice `DiceMainFlow`, without the certificate).

@@ -85,10 +85,10 @@ impl ExpectedNode {
             "{{\"component_name\":{},\"code_hash\":\"{}\",\"authority_hash\":\"{}\",\
              \"security_version\":{},\"config_descriptor\":\"{}\",\"mode\":\"{}\"}}",
             json_string(&self.component_name),
-            crate::hex::encode(&self.code_hash),
-            crate::hex::encode(&self.authority_hash),
+            avb::to_hex(&self.code_hash),
+            avb::to_hex(&self.authority_hash),
             self.security_version,
-            crate::hex::encode(&self.config_descriptor),
+            avb::to_hex(&self.config_descriptor),
             self.mode.name()
         )
     }

@@ -38,7 +38,6 @@ pub mod dice_chain_raw;
 mod error;
 pub mod expect;
 pub mod handover;
-pub mod hex;
 pub mod next;
 pub mod policy;
 mod sample;

@@ -152,7 +152,7 @@ fn hash_arg(
     file: Option<&str>,
 ) -> Result<[u8; HASH_SIZE], NextError> {
     match (hex, file) {
-        (Some(h), None) => crate::hex::decode(h)
+        (Some(h), None) => avb::from_hex(h)
             .and_then(|b| <[u8; HASH_SIZE]>::try_from(b).ok())
             .ok_or_else(|| usage(format!("--{name}-hash must be {HASH_SIZE} bytes of hex"))),
         (None, Some(f)) => std::fs::read(f)
@@ -217,7 +217,7 @@ pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<NextStep, NextError> {
             }
             "--hidden" => {
                 let v = Zeroizing::new(value()?.to_owned());
-                let bytes = Zeroizing::new(crate::hex::decode(&v).unwrap_or_default());
+                let bytes = Zeroizing::new(avb::from_hex(&v).unwrap_or_default());
                 if bytes.len() != HIDDEN_SIZE {
                     return Err(usage(format!(
                         "--hidden must be {HIDDEN_SIZE} bytes of hex"
@@ -399,7 +399,7 @@ mod tests {
             .collect();
         assert_eq!(names[3..], ["Microdroid vendor", "Microdroid payload"]);
         let leaf = chain.nodes.last().unwrap();
-        assert_eq!(crate::hex::encode(&leaf.code_hash), code);
+        assert_eq!(avb::to_hex(&leaf.code_hash), code);
         assert_eq!(leaf.security_version, Some(5));
         assert_eq!(leaf.mode, Mode::Normal);
         use std::os::unix::fs::PermissionsExt;

@@ -129,7 +129,7 @@ impl std::fmt::Display for Value {
                 }
                 f.write_str("\"")
             }
-            Value::Bytes(b) => f.write_str(&crate::hex::encode(b)),
+            Value::Bytes(b) => f.write_str(&avb::to_hex(b)),
             Value::Uint(v) => write!(f, "{v}"),
             Value::Mode(m) => f.write_str(m.name()),
         }
@@ -321,7 +321,7 @@ fn parse_value(field: Field, token: &(String, bool)) -> Result<Value, String> {
         Field::ComponentName => Err("component_name takes a quoted string".to_owned()),
         _ if *quoted => Err(format!("{} does not take a quoted string", field.name())),
         Field::CodeHash | Field::AuthorityHash => {
-            let bytes = crate::hex::decode(text)
+            let bytes = avb::from_hex(text)
                 .filter(|b| !b.is_empty())
                 .ok_or_else(|| format!("{} {text:?} is not hex", field.name()))?;
             if bytes.len() > MAX_HASH_SIZE {
@@ -717,8 +717,8 @@ mod tests {
             m.to_string(),
             "policy line 6: node 4 (\"Microdroid vendor\"): security_version greater-or-equal 4 not met: found 3"
         );
-        let other = crate::hex::encode(&[0xaa; 64]);
-        let auth = crate::hex::encode(&expected(3).authority_hash);
+        let other = avb::to_hex(&[0xaa; 64]);
+        let auth = avb::to_hex(&expected(3).authority_hash);
         let m = mismatch(&text.replace(&auth, &other), &c);
         assert!(
             m.to_string().starts_with(&format!(

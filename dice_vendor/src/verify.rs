@@ -95,7 +95,7 @@ fn prefix(bytes: &[u8]) -> String {
         "-".to_owned()
     } else {
         let shown = bytes.get(..8).unwrap_or(bytes);
-        format!("{}…", crate::hex::encode(shown))
+        format!("{}…", avb::to_hex(shown))
     }
 }
 
@@ -321,7 +321,7 @@ fn check_chain(d: &Decoded) -> Result<(), VerifyError> {
                     Check::KeyUsage,
                     format!(
                         "key usage is h'{}', expected h'20' (keyCertSign)",
-                        crate::hex::encode(other)
+                        avb::to_hex(other)
                     ),
                 ))
             }

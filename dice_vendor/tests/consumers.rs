@@ -63,9 +63,9 @@ fn expect_policy_verify_and_next_step() {
     let leaf = chain.nodes.last().unwrap();
     let want = format!(
         "{{\"component_name\":\"Microdroid vendor\",\"code_hash\":\"{}\",\"authority_hash\":\"{}\",\"security_version\":3,\"config_descriptor\":\"{}\",\"mode\":\"normal\"}}\n",
-        dice_vendor::hex::encode(&leaf.code_hash),
-        dice_vendor::hex::encode(&leaf.authority_hash),
-        dice_vendor::hex::encode(&leaf.config_descriptor),
+        avb::to_hex(&leaf.code_hash),
+        avb::to_hex(&leaf.authority_hash),
+        avb::to_hex(&leaf.config_descriptor),
     );
     assert_eq!(json, want);
 
@@ -94,7 +94,7 @@ fn expect_policy_verify_and_next_step() {
         e.contains("policy line 6: node 4 (\"Microdroid vendor\"): security_version greater-or-equal 4 not met: found 3"),
         "{e}"
     );
-    let auth = dice_vendor::hex::encode(&leaf.authority_hash);
+    let auth = avb::to_hex(&leaf.authority_hash);
     std::fs::write(p("other.policy"), policy.replace(&auth, &"ee".repeat(64))).unwrap();
     let (ok, _, e) = run(&[
         "verify",

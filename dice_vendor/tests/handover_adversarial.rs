@@ -28,7 +28,7 @@ fn handover_error(bytes: &[u8]) -> HandoverError {
     match Handover::parse(bytes) {
         Err(DiceError::HandoverInvalid(e)) => e,
         Err(other) => panic!("unexpected error {other}"),
-        Ok(_) => panic!("accepted {}", dice_vendor::hex::encode(bytes)),
+        Ok(_) => panic!("accepted {}", avb::to_hex(bytes)),
     }
 }
 

@@ -19,7 +19,7 @@ const SAMPLE_CHAIN: &[u8] =
     include_bytes!("../testdata/dice-vectors/v5_aosp_sample_step3/expected_chain.cbor");
 
 fn root_digest() -> Vec<u8> {
-    dice_vendor::hex::decode(ROOT_DIGEST_HEX.trim()).unwrap()
+    avb::from_hex(ROOT_DIGEST_HEX.trim()).unwrap()
 }
 
 #[test]

@@ -358,7 +358,7 @@ pub fn check_next_step(
     let [.., vendor, payload] = summary.nodes.as_slice() else {
         return Err(fail("the chain has fewer than two certificates".into()));
     };
-    let hex = dice_vendor::hex::encode;
+    let hex = avb::to_hex;
     let payload_ok = payload.component_name.as_deref() == Some("Microdroid payload")
         && hex(&payload.code_hash) == PAYLOAD_CODE_HASH
         && hex(&payload.authority_hash) == PAYLOAD_AUTHORITY_HASH

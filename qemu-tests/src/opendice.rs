@@ -53,10 +53,6 @@ pub fn kbuild_dir() -> PathBuf {
     workspace_root().join("qemu-tests/opendice")
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// `6.1` of `6.1.0-57-cloud-arm64`.
 fn series(kernel: &Kernel) -> Result<String, HarnessError> {
     let mut nums = kernel.release.split(['.', '-']);
@@ -204,7 +200,7 @@ fn input_hash(driver: &Path) -> Result<String, HarnessError> {
         all.extend_from_slice(&(data.len() as u64).to_le_bytes());
         all.extend_from_slice(&data);
     }
-    Ok(hex(&dice_vendor::crypto::sha512(&all)[..8]))
+    Ok(avb::to_hex(&dice_vendor::crypto::sha512(&all)[..8]))
 }
 
 /// Builds (or finds cached) the open-dice module for `kernel` and returns the `.ko`

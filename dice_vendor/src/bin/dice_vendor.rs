@@ -153,15 +153,12 @@ fn run(cli: Cli) -> Result<()> {
                 print!("{}", node.to_policy().to_text());
             } else {
                 println!("component_name: {}", node.component_name);
-                println!("code_hash: {}", dice_vendor::hex::encode(&node.code_hash));
-                println!(
-                    "authority_hash: {}",
-                    dice_vendor::hex::encode(&node.authority_hash)
-                );
+                println!("code_hash: {}", avb::to_hex(&node.code_hash));
+                println!("authority_hash: {}", avb::to_hex(&node.authority_hash));
                 println!("security_version: {}", node.security_version);
                 println!(
                     "config_descriptor: {}",
-                    dice_vendor::hex::encode(&node.config_descriptor)
+                    avb::to_hex(&node.config_descriptor)
                 );
                 println!("mode: {}", node.mode.name());
             }
@@ -175,10 +172,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Show { file } => {
             let summary = inspect_chain_bytes(&read(&file)?)
                 .with_context(|| format!("{}", file.display()))?;
-            println!(
-                "node 0: root key {}",
-                dice_vendor::hex::encode(&summary.root_public_key)
-            );
+            println!("node 0: root key {}", avb::to_hex(&summary.root_public_key));
             for (i, node) in summary.nodes.iter().enumerate() {
                 println!("{}", node.show_line(i + 1));
             }
@@ -198,7 +192,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             let parent = Handover::parse(&parent_bytes)?;
             let key_blob = read(&vbmeta_key_blob)?;
-            let Some(digest) = dice_vendor::hex::decode(root_digest.trim()) else {
+            let Some(digest) = avb::from_hex(root_digest.trim()) else {
                 bail!("--root-digest is not hex: {root_digest:?}");
             };
             let m = VendorMeasurement {
