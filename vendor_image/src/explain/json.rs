@@ -15,6 +15,8 @@ pub enum J {
     Arr(Vec<J>),
     /// An object, keys in the given order.
     Obj(Vec<(&'static str, J)>),
+    /// Text that is already JSON (another crate's serialisation), written as it is.
+    Raw(String),
 }
 
 impl J {
@@ -46,6 +48,7 @@ impl J {
             J::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             J::Num(n) => out.push_str(&n.to_string()),
             J::Str(s) => string(s, out),
+            J::Raw(text) => out.push_str(text),
             J::Arr(v) => {
                 out.push('[');
                 for (i, x) in v.iter().enumerate() {
@@ -98,10 +101,11 @@ mod tests {
             ("a", J::Arr(vec![J::Null, J::Bool(true), J::Num(7)])),
             ("b", J::s("q\"\\\n\u{1}é")),
             ("c", J::Obj(vec![])),
+            ("d", J::Raw("{\"x\":1}".into())),
         ]);
         assert_eq!(
             v.to_text(),
-            r#"{"a":[null,true,7],"b":"q\"\\\n\u0001é","c":{}}"#
+            r#"{"a":[null,true,7],"b":"q\"\\\n\u0001é","c":{},"d":{"x":1}}"#
         );
     }
 }

@@ -2,21 +2,8 @@
 
 use std::fmt::Write as _;
 
-use dice_vendor::ExpectedNode;
-
 use super::json::J;
 use super::{Explanation, HashtreeReport, ModulesReport, DEVICE_PLACEHOLDER};
-
-fn node_json(n: &ExpectedNode) -> J {
-    J::Obj(vec![
-        ("component_name", J::s(&n.component_name)),
-        ("code_hash", J::s(avb::to_hex(&n.code_hash))),
-        ("authority_hash", J::s(avb::to_hex(&n.authority_hash))),
-        ("security_version", J::Num(n.security_version)),
-        ("config_descriptor", J::s(avb::to_hex(&n.config_descriptor))),
-        ("mode", J::s(n.mode.name())),
-    ])
-}
 
 fn modules_json(m: Option<&ModulesReport>) -> J {
     let Some(m) = m else {
@@ -113,7 +100,7 @@ pub fn json(x: &Explanation) -> String {
         ("avb", J::opt(avb, |a| a)),
         ("hashtree", J::opt(hashtree, |h| h)),
         ("verity_table", J::opt(x.verity_table.as_ref(), J::s)),
-        ("dice", J::opt(x.node.as_ref(), node_json)),
+        ("dice", J::opt(x.node.as_ref(), |n| J::Raw(n.to_json()))),
         ("modules", modules_json(x.modules.as_ref())),
         (
             "first_stage_modules",
