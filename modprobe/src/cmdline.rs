@@ -11,7 +11,7 @@ use crate::name::canonical_name;
 /// `(module, "param=value")` pairs from a kernel command line, in order.
 pub fn cmdline_module_params(cmdline: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for word in split_words(cmdline) {
+    for word in split_quoted(cmdline, |c| matches!(c, ' ' | '\t' | '\n')) {
         let Some(eq) = word.find('=') else { continue };
         let Some(dot) = word.find('.').filter(|&d| d < eq) else {
             continue;
@@ -28,21 +28,20 @@ pub fn cmdline_module_params(cmdline: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Splits on spaces (and tabs/newlines) that are not inside double quotes.
-fn split_words(s: &str) -> Vec<&str> {
+/// Splits `s` into words at the characters `is_sep` accepts, except inside double
+/// quotes (kept in the words); empty words are dropped.
+pub(crate) fn split_quoted(s: &str, is_sep: impl Fn(char) -> bool) -> Vec<&str> {
     let mut words = Vec::new();
     let mut in_quotes = false;
     let mut start = 0;
     for (i, c) in s.char_indices() {
-        match c {
-            '"' => in_quotes = !in_quotes,
-            ' ' | '\t' | '\n' if !in_quotes => {
-                if let Some(word) = s.get(start..i).filter(|w| !w.is_empty()) {
-                    words.push(word);
-                }
-                start = i + c.len_utf8();
+        if c == '"' {
+            in_quotes = !in_quotes;
+        } else if is_sep(c) && !in_quotes {
+            if let Some(word) = s.get(start..i).filter(|w| !w.is_empty()) {
+                words.push(word);
             }
-            _ => {}
+            start = i + c.len_utf8();
         }
     }
     if let Some(word) = s.get(start..).filter(|w| !w.is_empty()) {

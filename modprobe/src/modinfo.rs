@@ -342,30 +342,10 @@ pub fn check_params(info: &ModInfo, params: &str) -> (Option<BadParam>, Vec<Stri
 /// a value are removed).
 pub fn split_params(s: &str) -> Vec<(String, Option<String>)> {
     let mut out = Vec::new();
-    let mut word = String::new();
-    let mut in_quote = false;
-    let mut words = Vec::new();
-    for c in s.chars() {
-        match c {
-            '"' => {
-                in_quote = !in_quote;
-                word.push(c);
-            }
-            c if c.is_ascii_whitespace() && !in_quote => {
-                if !word.is_empty() {
-                    words.push(std::mem::take(&mut word));
-                }
-            }
-            c => word.push(c),
-        }
-    }
-    if !word.is_empty() {
-        words.push(word);
-    }
-    for w in words {
+    for w in crate::cmdline::split_quoted(s, |c| c.is_ascii_whitespace()) {
         // A quote at the start of the whole word goes, with its closing one (next_arg).
         let w = match w.strip_prefix('"') {
-            Some(inner) => inner.strip_suffix('"').unwrap_or(inner).to_owned(),
+            Some(inner) => inner.strip_suffix('"').unwrap_or(inner),
             None => w,
         };
         match w.split_once('=') {
@@ -376,7 +356,7 @@ pub fn split_params(s: &str) -> Vec<(String, Option<String>)> {
                 };
                 out.push((n.to_owned(), Some(v.to_owned())));
             }
-            None => out.push((w, None)),
+            None => out.push((w.to_owned(), None)),
         }
     }
     out
