@@ -28,22 +28,25 @@ pub const UEVENTD_PANIC_POWERCTL: &str = "shutdown,ueventd-panic";
 /// for a crashed critical service apply.
 pub fn install_ueventd_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        let line = init_rc::second_stage::panic_line(&format!("ueventd: {info}"));
-        if !oom::write_kmsg(line.as_bytes()) {
-            eprintln!("{line}");
-        }
+        kmsg_or_stderr(&init_rc::second_stage::panic_line(&format!(
+            "ueventd: {info}"
+        )));
         sys::sync();
         if let Err(e) = init_rc::set_property(
             Path::new(PROPERTY_SOCKET),
             "sys.powerctl",
             UEVENTD_PANIC_POWERCTL,
         ) {
-            let why = format!("ueventd: could not ask init to power off: {e}");
-            if !oom::write_kmsg(why.as_bytes()) {
-                eprintln!("{why}");
-            }
+            kmsg_or_stderr(&format!("ueventd: could not ask init to power off: {e}"));
         }
     }));
+}
+
+/// Writes `line` to the kernel log on a fresh descriptor, or to stderr if that fails.
+fn kmsg_or_stderr(line: &str) {
+    if !oom::write_kmsg(line.as_bytes()) {
+        eprintln!("{line}");
+    }
 }
 
 /// ueventd → property service.
