@@ -1407,7 +1407,9 @@ impl Init {
 
     /// `exec`/`exec_background`: a temporary oneshot service (AOSP
     /// `MakeTemporaryOneshotService`) with `/dev/null` stdio, its own cgroup, no state
-    /// property.
+    /// property. `a` was expanded once, when the command ran (**Ours**: AOSP expands the
+    /// arguments again as the temporary service starts, so a property value holding
+    /// `${…}` would be expanded a second time).
     fn exec(
         &mut self,
         a: &[String],
